@@ -1,0 +1,839 @@
+"""Text -> AST. lark parses (LALR, contextual lexer, cached tables); a transformer turns
+the tree into the frozen nodes of `nodes.py`, each with its source span.
+
+Each top-level block is parsed on its own, so one mistake does not hide the others:
+a user sees every syntax error of a file in one run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path as FsPath
+from typing import Any, Iterator
+
+import attrs
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import DedentError, Indenter
+
+from loyaldsl.diagnostics import Diagnostic, Span, did_you_mean, error
+from loyaldsl.syntax import nodes as n
+
+GRAMMAR_PATH = FsPath(__file__).resolve().parents[2] / "grammar" / "loyal.lark"
+
+
+class _LoyalIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LSQB", "LPAR"]
+    CLOSE_PAREN_types = ["RSQB", "RPAR"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    """The parser, built once per process; lark caches the LALR tables on disk so a
+    cold `loyaldsl check` does not rebuild them."""
+    return Lark(
+        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_LoyalIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+@attrs.frozen
+class ParseResult:
+    program: n.Program
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse(source: str, filename: str = "<program>") -> ParseResult:
+    """Parse a whole program, collecting every block's syntax errors."""
+    declarations: list[n.Decl] = []
+    diagnostics: list[Diagnostic] = []
+    for first_line, text in _blocks(source):
+        padded = "\n" * (first_line - 1) + text
+        try:
+            tree = _lark().parse(padded)
+        except UnexpectedInput as exc:
+            diagnostics.append(_syntax_error(exc, source))
+            continue
+        except DedentError as exc:
+            diagnostics.append(_dedent_error(exc, first_line, text))
+            continue
+        builder = _Builder()
+        try:
+            built = builder.transform(tree)
+        except VisitError as exc:  # a literal that lark accepted but is not valid
+            if isinstance(exc.orig_exc, _LiteralError):
+                diagnostics.append(exc.orig_exc.diagnostic)
+                continue
+            raise
+        declarations.extend(built.children)
+        diagnostics.extend(builder.diagnostics)
+    return ParseResult(n.Program(tuple(declarations), filename), tuple(diagnostics))
+
+
+_BLOCK_START = re.compile(r"^[^\s#]", re.UNICODE)
+
+
+def _blocks(source: str) -> Iterator[tuple[int, str]]:
+    """Split a program at lines that start in column 0 (block headers)."""
+    lines = source.splitlines()
+    start = 0
+    for index, line in enumerate(lines):
+        if index > start and _BLOCK_START.match(line):
+            yield start + 1, "\n".join(lines[start:index]) + "\n"
+            start = index
+    if lines[start:]:
+        yield start + 1, "\n".join(lines[start:]) + "\n"
+
+
+# ------------------------------------------------------------------ syntax errors
+
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a quoted string",
+    "DATE": "a date such as 2026-03-31",
+    "TIME": "a time such as 16:00",
+    "_NL": "the end of the line",
+    "_INDENT": "an indented clause",
+    "_DEDENT": "the end of the block",
+    "$END": "the end of the file",
+    "COMPARE": "a comparison such as >=",
+    "EDGE": "`from` or `over`",
+}
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    for terminal in _lark().terminals:
+        if terminal.name == name:
+            value = terminal.pattern.value
+            if terminal.pattern.type == "str":
+                return f"`{value}`"
+            alternatives = [a for a in re.split(r"\|", value.strip("(?:)")) if a]
+            return " or ".join(f"`{a}`" for a in alternatives) if alternatives else name
+    return name
+
+
+def _keyword_values(expected: set[str]) -> list[str]:
+    words = []
+    for terminal in _lark().terminals:
+        if terminal.name in expected and terminal.pattern.type == "str":
+            words.append(terminal.pattern.value)
+    return words
+
+
+def _syntax_error(exc: UnexpectedInput, source: str) -> Diagnostic:
+    line = getattr(exc, "line", 1) or 1
+    column = getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        char = exc.char
+        span = Span.point(line, column)
+        hint = None
+        if char == "\t":
+            hint = "indent with spaces"
+        elif char in "“”":
+            hint = 'use plain double quotes "..."'
+        elif char == ",":
+            hint = "write numbers without thousands separators: 10000 or 10_000"
+        return error("P002", span, f"unexpected character `{char}`", hint)
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        accepts = getattr(exc, "accepts", None) or exc.expected
+        expected = set(accepts) - {"$END"} if token.type != "$END" else set(accepts)
+        described = sorted({_describe_terminal(e) for e in expected})
+        listing = ", ".join(described[:12]) + (", ..." if len(described) > 12 else "")
+        if token.type in ("_NL", "$END"):
+            found = "end of line"
+            span = _end_of_line_span(source, line, column)
+        elif token.type == "_DEDENT":
+            found = "end of block"
+            span = _end_of_line_span(source, max(1, line - 1), column)
+        elif token.type == "_INDENT":
+            indented = _next_code_line(source, token.line or line)
+            width = len(token.value) if isinstance(token.value, str) else 1
+            return error(
+                "P003",
+                Span(indented, 1, indented, width + 1),
+                "unexpected indentation: this line is indented more than the clauses above it",
+                "clauses of a block share one indentation; nested lines only follow a line ending in `:`",
+            )
+        else:
+            found = f"`{token.value}`"
+            span = Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
+        hint = None
+        if token.type == "NAME":
+            hint = did_you_mean(str(token.value), _keyword_values(expected))
+        if hint is None and expected == {"_INDENT"}:
+            hint = "indent the clauses of a block by two spaces"
+        return error("P001", span, f"unexpected {found}; expected {listing}", hint)
+    if isinstance(exc, UnexpectedEOF):
+        return error("P001", _end_of_line_span(source, line, column), "unexpected end of file")
+    return error("P001", Span.point(line, column), str(exc).splitlines()[0])
+
+
+def _next_code_line(source: str, line: int) -> int:
+    lines = source.splitlines()
+    for number in range(line + 1, len(lines) + 1):
+        stripped = lines[number - 1].strip()
+        if stripped and not stripped.startswith("#"):
+            return number
+    return line
+
+
+def _end_of_line_span(source: str, line: int, column: int) -> Span:
+    lines = source.splitlines()
+    if 1 <= line <= len(lines):
+        text = lines[line - 1]
+        code = text.split("#", 1)[0].rstrip()
+        end = max(len(code), 0) + 1
+        return Span(line, end, line, end + 1)
+    return Span.point(max(line, 1), max(column, 1))
+
+
+def _dedent_error(exc: DedentError, first_line: int, text: str) -> Diagnostic:
+    # Find the first line whose indentation matches no enclosing level.
+    levels = [0]
+    for offset, raw in enumerate(text.splitlines()):
+        stripped = raw.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(raw) - len(stripped)
+        if indent > levels[-1]:
+            levels.append(indent)
+            continue
+        while indent < levels[-1]:
+            levels.pop()
+        if indent != levels[-1]:
+            line = first_line + offset
+            return error(
+                "P003",
+                Span(line, 1, line, indent + 1),
+                f"this line is indented by {indent} spaces, which matches no enclosing block",
+                f"indent it by {levels[-1]} spaces like the clauses above it",
+            )
+    return error("P003", Span.point(first_line, 1), "inconsistent indentation")
+
+
+# ------------------------------------------------------------------ tree -> AST
+
+
+class _LiteralError(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _tspan(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + len(token))
+
+
+def _mspan(meta: Any) -> Span:
+    if getattr(meta, "empty", True):
+        return Span.point(1, 1)
+    end_line, end_column = meta.end_line, meta.end_column
+    # Clause rules end with their newline token; show the span on the clause's line.
+    if end_line > meta.line:
+        end_line, end_column = meta.line, 10_000
+    return Span(meta.line, meta.column, end_line, end_column)
+
+
+def _name(token: Token) -> n.Name:
+    return n.Name(str(token), _tspan(token))
+
+
+def _decimal(token: Token) -> Decimal:
+    try:
+        return Decimal(str(token).replace("_", ""))
+    except InvalidOperation:  # pragma: no cover - the lexer only lets digits through
+        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a number"))
+
+
+def _date(token: Token) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(token))
+    except ValueError:
+        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a real date", "write dates as YYYY-MM-DD"))
+
+
+def _time(token: Token) -> dt.time:
+    try:
+        hours, minutes = str(token).split(":")
+        if hours == "24" and minutes == "00":
+            return dt.time.max
+        return dt.time(int(hours), int(minutes))
+    except ValueError:
+        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a time of day", "write times as HH:MM, 00:00 to 24:00"))
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Builds nodes bottom-up. Clauses become (keyword, value, span) triples that the
+    block rules fold into their declaration, reporting clauses written twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diagnostics: list[Diagnostic] = []
+
+    # ---- helpers
+    def _fold(self, block: str, clauses: list[tuple[str, Any, Span]], repeatable: set[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        seen: dict[str, Span] = {}
+        for key, value, span in clauses:
+            if key in repeatable:
+                found.setdefault(key, []).append(value)
+                continue
+            if key in seen:
+                self.diagnostics.append(
+                    error(
+                        "P005",
+                        span,
+                        f"`{key}` is stated twice in this {block}",
+                        f"the first is on line {seen[key].line}; keep one",
+                    )
+                )
+                continue
+            seen[key] = span
+            found[key] = value
+        return found
+
+    # ---- tokens and small pieces
+    def start(self, meta, children):
+        return _Declarations(children)
+
+    def name_list(self, meta, children):
+        return tuple(_name(t) for t in children)
+
+    def product_list(self, meta, children):
+        return tuple(_name(t) if t.type == "NAME" else n.Name(_unquote(t), _tspan(t)) for t in children)
+
+    def filter_category(self, meta, children):
+        return n.ItemFilter("category", children[0], _mspan(meta))
+
+    def filter_product(self, meta, children):
+        return n.ItemFilter("product", children[0], _mspan(meta))
+
+    def quantity(self, meta, children):
+        number, unit = children
+        return n.Quantity(_decimal(number), _name(unit), _mspan(meta))
+
+    def percent(self, meta, children):
+        return n.Percent(_decimal(children[0]), _mspan(meta))
+
+    def factor(self, meta, children):
+        return _decimal(children[0])
+
+    def number(self, meta, children):
+        return n.Number(_decimal(children[0]), _tspan(children[0]))
+
+    def date(self, meta, children):
+        return n.DateLit(_date(children[0]), _tspan(children[0]))
+
+    def time(self, meta, children):
+        return n.TimeLit(_time(children[0]), _tspan(children[0]))
+
+    def path(self, meta, children):
+        return n.Path(tuple(_name(t) for t in children), _mspan(meta))
+
+    def binop(self, meta, children):
+        left, op, right = children
+        return n.BinOp(str(op), left, right, _mspan(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return n.Compare(str(op), left, right, _mspan(meta))
+
+    def membership(self, meta, children):
+        return n.Membership(children[0], children[1], _mspan(meta))
+
+    def between(self, meta, children):
+        return n.Between(children[0], children[1], children[2], _mspan(meta))
+
+    def during(self, meta, children):
+        return n.During(_name(children[0]), _mspan(meta))
+
+    def and_(self, meta, children):
+        return n.BoolOp("and", children[0], children[1], _mspan(meta))
+
+    def or_(self, meta, children):
+        return n.BoolOp("or", children[0], children[1], _mspan(meta))
+
+    def not_(self, meta, children):
+        return n.Not(children[0], _mspan(meta))
+
+    def when(self, meta, children):
+        return children[0]
+
+    def when_line(self, meta, children):
+        return ("when", children[0], _mspan(meta))
+
+    def band(self, meta, children):
+        edge, threshold, rate = children
+        return n.Band(str(edge) == "from", threshold, rate, _mspan(meta))
+
+    def window_rolling(self, meta, children):
+        return n.Window("rolling", children[0], _mspan(meta))
+
+    def window_calendar_year(self, meta, children):
+        return n.Window("calendar-year", None, _mspan(meta))
+
+    def window_calendar_month(self, meta, children):
+        return n.Window("calendar-month", None, _mspan(meta))
+
+    def window_lifetime(self, meta, children):
+        return n.Window("lifetime", None, _mspan(meta))
+
+    # ---- program header
+    def program(self, meta, children):
+        name_token, *clauses = children
+        found = self._fold("program header", clauses, set())
+        timezone = found.get("timezone")
+        return n.Header(
+            name=_unquote(name_token),
+            span=_tspan(name_token),
+            version=found.get("version"),
+            currency=found.get("currency"),
+            timezone=timezone[0] if timezone else None,
+            timezone_span=timezone[1] if timezone else None,
+            rounding=found.get("rounding", "half-even"),
+            categories=found.get("categories", ()),
+            refund_window=found.get("refunds"),
+        )
+
+    def version(self, meta, children):
+        return ("version", _unquote(children[0]), _mspan(meta))
+
+    def currency(self, meta, children):
+        return ("currency", _name(children[0]), _mspan(meta))
+
+    def timezone(self, meta, children):
+        return ("timezone", (_unquote(children[0]), _tspan(children[0])), _mspan(meta))
+
+    def rounding(self, meta, children):
+        return ("rounding", str(children[0]), _mspan(meta))
+
+    def categories(self, meta, children):
+        return ("categories", children[0], _mspan(meta))
+
+    def refunds(self, meta, children):
+        return ("refunds", children[0], _mspan(meta))
+
+    # ---- points
+    def points(self, meta, children):
+        name_token, *clauses = children
+        found = self._fold("points block", clauses, {"earn", "multiplier"})
+        available = found.get("available", (None, None))
+        redeem = found.get("redeem", (None, None, None))
+        return n.PointsDecl(
+            name=_name(name_token),
+            span=_tspan(name_token),
+            worth=found.get("worth"),
+            precision=found.get("precision"),
+            earns=tuple(found.get("earn", ())),
+            multipliers=tuple(found.get("multiplier", ())),
+            available_after=available[0],
+            available_span=available[1],
+            expiry=found.get("expire"),
+            redeem_cap=redeem[0],
+            redeem_base=redeem[1],
+            redeem_span=redeem[2],
+            allow_negative=found.get("negative", False),
+            combine=found.get("multipliers"),
+        )
+
+    def worth(self, meta, children):
+        return ("worth", children[0], _mspan(meta))
+
+    def precision(self, meta, children):
+        return ("precision", n.Number(_decimal(children[0]), _tspan(children[0])), _mspan(meta))
+
+    def earn_per_money(self, meta, children):
+        points, per, base, when = children
+        span = _mspan(meta)
+        return ("earn", n.EarnPerMoney(n.Number(_decimal(points), _tspan(points)), per, base, when, span), span)
+
+    def earn_percent(self, meta, children):
+        rate, base, when = children
+        span = _mspan(meta)
+        return ("earn", n.EarnPercent(rate, base, when, span), span)
+
+    def earn_per_item(self, meta, children):
+        points, items, when = children
+        span = _mspan(meta)
+        items = items or n.ItemFilter("all", (), span)
+        return ("earn", n.EarnPerItem(n.Number(_decimal(points), _tspan(points)), items, when, span), span)
+
+    def earn_per_visit(self, meta, children):
+        points, when = children
+        span = _mspan(meta)
+        return ("earn", n.EarnPerVisit(n.Number(_decimal(points), _tspan(points)), when, span), span)
+
+    def earn_on(self, meta, children):
+        points, trigger, when = children
+        span = _mspan(meta)
+        kind, action = trigger
+        return ("earn", n.EarnOn(n.Number(_decimal(points), _tspan(points)), kind, action, when, span), span)
+
+    def trigger_signup(self, meta, children):
+        return ("signup", None)
+
+    def trigger_birthday(self, meta, children):
+        return ("birthday", None)
+
+    def trigger_first_purchase(self, meta, children):
+        return ("first purchase", None)
+
+    def trigger_action(self, meta, children):
+        return ("action", _unquote(children[0]))
+
+    def earn_monthly(self, meta, children):
+        span = _mspan(meta)
+        return ("earn", n.EarnMonthly(tuple(children), span), span)
+
+    def multiplier(self, meta, children):
+        factor, items, days, when = children
+        names, start, end = days if days else ((), None, None)
+        span = _mspan(meta)
+        return ("multiplier", n.Multiplier(factor, items, names, start, end, when, span), span)
+
+    def day_window(self, meta, children):
+        names, start, end = children
+        return (names, _time(start) if start else None, _time(end) if end else None)
+
+    def available_after(self, meta, children):
+        return ("available", (children[0], _mspan(meta)), _mspan(meta))
+
+    def available_now(self, meta, children):
+        return ("available", (None, _mspan(meta)), _mspan(meta))
+
+    def expire_after_earned(self, meta, children):
+        span = _mspan(meta)
+        return ("expire", n.Expiry("after-earned", children[0], children[1] is not None, span), span)
+
+    def end_of_month(self, meta, children):
+        return True
+
+    def expire_inactive(self, meta, children):
+        span = _mspan(meta)
+        return ("expire", n.Expiry("inactivity", children[0], False, span), span)
+
+    def expire_never(self, meta, children):
+        span = _mspan(meta)
+        return ("expire", n.Expiry("never", None, False, span), span)
+
+    def redeem(self, meta, children):
+        return ("redeem", (children[0], children[1], _mspan(meta)), _mspan(meta))
+
+    def allow_negative(self, meta, children):
+        return ("negative", True, _mspan(meta))
+
+    def multipliers_combine(self, meta, children):
+        return ("multipliers", str(children[0]), _mspan(meta))
+
+    # ---- tiers
+    def tiers(self, meta, children):
+        metric, window, *clauses = children
+        found = self._fold("tiers block", clauses, {"tier"})
+        upgrade = found.get("upgrade", (None, None))
+        review = found.get("review", (None, None, None))
+        return n.TiersDecl(
+            metric=metric,
+            window=window,
+            span=metric.span,
+            tiers=tuple(found.get("tier", ())),
+            upgrade=upgrade[0],
+            upgrade_span=upgrade[1],
+            review=review[0],
+            downgrade=review[1],
+            review_span=review[2],
+            demote_monthly=found.get("demote", False),
+        )
+
+    def metric_spend(self, meta, children):
+        return n.Metric("spend", None, _mspan(meta))
+
+    def metric_visits(self, meta, children):
+        return n.Metric("visits", None, _mspan(meta))
+
+    def metric_points(self, meta, children):
+        return n.Metric("points", _name(children[0]), _mspan(meta))
+
+    def tier(self, meta, children):
+        name, edge, threshold, benefit = children
+        span = _mspan(meta)
+        return ("tier", n.TierDef(_name(name), str(edge), threshold, benefit, span), span)
+
+    def tier_by_hand(self, meta, children):
+        name, benefit = children
+        span = _mspan(meta)
+        return ("tier", n.TierDef(_name(name), "hand", None, benefit, span), span)
+
+    def tier_benefit(self, meta, children):
+        return children[0]
+
+    def upgrade_now(self, meta, children):
+        return ("upgrade", ("immediately", _mspan(meta)), _mspan(meta))
+
+    def upgrade_next(self, meta, children):
+        return ("upgrade", ("next purchase", _mspan(meta)), _mspan(meta))
+
+    def review(self, meta, children):
+        every, downgrade = children
+        return ("review", (str(every), " ".join(str(downgrade).split()), _mspan(meta)), _mspan(meta))
+
+    def demote(self, meta, children):
+        return ("demote", True, _mspan(meta))
+
+    # ---- offers
+    def _offer(self, kind: str, children: list) -> n.OfferDecl:
+        name_token, *clauses = children
+        found = self._fold(kind, clauses, {"effect", "not with"})
+        valid = found.get("valid", {})
+        return n.OfferDecl(
+            kind=kind,
+            name=_name(name_token),
+            span=_tspan(name_token),
+            when=found.get("when"),
+            once_per_customer=found.get("once", False),
+            effects=tuple(found.get("effect", ())),
+            valid_from=valid.get("from"),
+            valid_to=valid.get("to"),
+            valid_for=valid.get("for"),
+            valid_forever=valid.get("forever", False),
+            valid_span=valid.get("span"),
+            limit_per_customer=found.get("limit per customer"),
+            limit_total=found.get("limit in total"),
+            exclusions=tuple(found.get("not with", ())),
+            uses=found.get("uses"),
+            uses_unlimited=found.get("uses unlimited", False),
+        )
+
+    def rule(self, meta, children):
+        return self._offer("rule", children)
+
+    def code(self, meta, children):
+        return self._offer("code", children)
+
+    def coupon(self, meta, children):
+        return self._offer("coupon", children)
+
+    def once(self, meta, children):
+        return ("once", True, _mspan(meta))
+
+    def discount(self, meta, children):
+        amount, target, cap = children
+        span = _mspan(meta)
+        return ("effect", n.Discount(amount, target, cap, span), span)
+
+    def cap(self, meta, children):
+        return children[0]
+
+    def target_order(self, meta, children):
+        return n.Target("order", n.ItemFilter("all", (), _mspan(meta)), _mspan(meta))
+
+    def _target(self, kind: str, meta, children) -> n.Target:
+        items = children[0] or n.ItemFilter("all", (), _mspan(meta))
+        return n.Target(kind, items, _mspan(meta))
+
+    def target_items(self, meta, children):
+        return self._target("items", meta, children)
+
+    def target_each(self, meta, children):
+        return self._target("each", meta, children)
+
+    def target_cheapest(self, meta, children):
+        return self._target("cheapest", meta, children)
+
+    def multi_buy(self, meta, children):
+        buy, get, deal, items, repeat = children
+        span = _mspan(meta)
+        items = items or n.ItemFilter("all", (), span)
+        effect = n.MultiBuy(
+            n.Number(_decimal(buy), _tspan(buy)),
+            n.Number(_decimal(get), _tspan(get)),
+            deal,
+            items,
+            str(repeat) == "repeating",
+            span,
+        )
+        return ("effect", effect, span)
+
+    def deal_free(self, meta, children):
+        return n.Percent(Decimal(100), _mspan(meta))
+
+    def deal_percent(self, meta, children):
+        return children[0]
+
+    def give_points(self, meta, children):
+        span = _mspan(meta)
+        return ("effect", n.GivePoints(children[0], span), span)
+
+    def give_coupon(self, meta, children):
+        span = _mspan(meta)
+        return ("effect", n.GiveCoupon(_name(children[0]), span), span)
+
+    def valid_dates(self, meta, children):
+        span = _mspan(meta)
+        return ("valid", {"from": _date(children[0]), "to": _date(children[1]), "span": span}, span)
+
+    def valid_for(self, meta, children):
+        span = _mspan(meta)
+        return ("valid", {"for": children[0], "span": span}, span)
+
+    def valid_forever(self, meta, children):
+        span = _mspan(meta)
+        return ("valid", {"forever": True, "span": span}, span)
+
+    def limit_per_customer(self, meta, children):
+        return ("limit per customer", n.Number(_decimal(children[0]), _tspan(children[0])), _mspan(meta))
+
+    def limit_total(self, meta, children):
+        return ("limit in total", n.Number(_decimal(children[0]), _tspan(children[0])), _mspan(meta))
+
+    def not_with(self, meta, children):
+        other, cancel = children
+        span = _mspan(meta)
+        return ("not with", n.Exclusion(_name(other), cancel is not None, span), span)
+
+    def cancel(self, meta, children):
+        return True
+
+    def uses_count(self, meta, children):
+        return ("uses", n.Number(_decimal(children[0]), _tspan(children[0])), _mspan(meta))
+
+    def uses_unlimited(self, meta, children):
+        return ("uses unlimited", True, _mspan(meta))
+
+    # ---- scales
+    def scale(self, meta, children):
+        name, base, window, mode, *clauses = children
+        bands = tuple(c for c in clauses if isinstance(c, n.Band))
+        found = self._fold("scale", [c for c in clauses if not isinstance(c, n.Band)], set())
+        kind, expr, items = base
+        span = _tspan(name)
+        return n.ScaleDecl(
+            name=_name(name),
+            base_kind=kind,
+            base_expr=expr,
+            items=items or n.ItemFilter("all", (), span),
+            window=window,
+            marginal=" ".join(str(mode).split()) == "each part",
+            bands=bands,
+            when=found.get("when"),
+            span=span,
+        )
+
+    def base_quantity(self, meta, children):
+        return ("quantity", None, children[0])
+
+    def base_amount(self, meta, children):
+        return ("amount", None, children[0])
+
+    def base_expr(self, meta, children):
+        return ("expr", children[0], None)
+
+    def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder kept in step
+        raise NotImplementedError(f"no builder for grammar rule {data!r}")
+
+    # ---- stamps
+    def stamps(self, meta, children):
+        name, *clauses = children
+        found = self._fold("stamp card", clauses, set())
+        full = found.get("when full", (None, "reset"))
+        return n.StampsDecl(
+            name=_name(name),
+            span=_tspan(name),
+            card_size=found.get("card"),
+            stamp=found.get("stamp"),
+            reward=full[0],
+            overflow=full[1],
+            expiry=found.get("stamps expire"),
+        )
+
+    def card(self, meta, children):
+        return ("card", n.Number(_decimal(children[0]), _tspan(children[0])), _mspan(meta))
+
+    def _stamp(self, meta, kind, count, items=None, per=None, base=None, carry=False, when=None):
+        span = _mspan(meta)
+        rule = n.StampRule(
+            kind,
+            n.Number(_decimal(count), _tspan(count)),
+            items or n.ItemFilter("all", (), span),
+            per,
+            base,
+            carry,
+            when,
+            span,
+        )
+        return ("stamp", rule, span)
+
+    def stamp_per_item(self, meta, children):
+        count, items, when = children
+        return self._stamp(meta, "item", count, items=items, when=when)
+
+    def stamp_per_purchase(self, meta, children):
+        count, when = children
+        return self._stamp(meta, "purchase", count, when=when)
+
+    def stamp_per_money(self, meta, children):
+        count, per, base, carry, when = children
+        return self._stamp(meta, "money", count, per=per, base=base, carry=carry is not None, when=when)
+
+    def carry(self, meta, children):
+        return True
+
+    def when_full(self, meta, children):
+        reward, overflow = children
+        return ("when full", (reward, " ".join(str(overflow).split())), _mspan(meta))
+
+    def reward_free_item(self, meta, children):
+        span = _mspan(meta)
+        return n.Reward("free-item", children[0] or n.ItemFilter("all", (), span), None, None, span)
+
+    def reward_coupon(self, meta, children):
+        return n.Reward("coupon", None, _name(children[0]), None, _mspan(meta))
+
+    def reward_points(self, meta, children):
+        return n.Reward("points", None, None, children[0], _mspan(meta))
+
+    def stamp_expiry(self, meta, children):
+        return ("stamps expire", children[0], _mspan(meta))
+
+    # ---- stacking and periods
+    def stacking(self, meta, children):
+        return n.StackingDecl(tuple(children), _mspan(meta))
+
+    def stack_best(self, meta, children):
+        return n.StackGroup("best", children[0], _mspan(meta))
+
+    def stack_first(self, meta, children):
+        return n.StackGroup("first", children[0], _mspan(meta))
+
+    def stack_rest(self, meta, children):
+        return n.StackGroup("rest", (), _mspan(meta))
+
+    def period(self, meta, children):
+        name, start, end = children
+        return n.PeriodDecl(_name(name), _date(start), _date(end), _mspan(meta))
+
+
+@attrs.frozen
+class _Declarations:
+    children: list
+
+
+def _unquote(token: Token) -> str:
+    text = str(token)[1:-1]
+    return re.sub(r"\\(.)", r"\1", text)
