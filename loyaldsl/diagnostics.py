@@ -69,10 +69,9 @@ def render(diagnostic: Diagnostic, filename: str, source: str) -> str:
         text = lines[span.line - 1].expandtabs(1)
         gutter = f"{span.line:>4} | "
         out.append(gutter + text)
-        if span.end_line == span.line:
-            width = max(1, span.end_column - span.column)
-        else:
-            width = max(1, len(text) - span.column + 1)
+        code_end = len(text.split("#", 1)[0].rstrip()) + 1
+        end = span.end_column if span.end_line == span.line else code_end
+        width = max(1, min(end, max(code_end, span.column + 1)) - span.column)
         out.append(" " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" * width)
     if diagnostic.hint:
         out.append(f"     = hint: {diagnostic.hint}")

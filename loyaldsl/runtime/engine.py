@@ -1,0 +1,1053 @@
+"""The engine: runs a ProgramSpec over events, one customer state at a time.
+
+This is the single home of what a purchase does, step by step:
+  1. settle the customer up to the event's time (expiry, monthly credits, tier
+     reviews and demotions, birthdays);
+  2. price the basket: which offers are eligible (on the basket as entered), which
+     exclude each other, then discounts in program order, `best of` / `first of`
+     groups choosing one member;
+  3. redeem points as payment;
+  4. earn points (tier and time multipliers), give stamps, issue coupons;
+  5. move tiers, and keep what a refund will need to undo it all.
+Both engines (the interpreter and a compiled module) call this same code.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from fractions import Fraction
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from .bands import marginal_amount_discount, slab_rate
+from .ledger import Ledger
+from .model import CustomerEvent, Event, Purchase, Refund
+from .outcome import CustomerReport, Outcome, WalletReport
+from .periods import (
+    add_days,
+    add_duration,
+    add_months,
+    at_midnight,
+    month_key,
+    start_of_month,
+    start_of_next_month,
+    start_of_year,
+    whole_months_between,
+    window_start,
+)
+from .pricing import Basket
+from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, TierSpec, WalletSpec, WindowSpec
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SEEN_DAYS = 400  # how long event ids are remembered when no refund window is stated
+
+
+# ------------------------------------------------------------------ state
+
+
+@dataclass(slots=True)
+class CardState:
+    entries: list[list[Any]] = field(default_factory=list)  # [at, stamps, source]
+    remainder: Decimal = _ZERO  # money toward the next stamp, with "remainder carries over"
+    rewards: int = 0  # full cards whose free item is not yet taken
+
+    @property
+    def stamps(self) -> int:
+        return sum(entry[1] for entry in self.entries)
+
+
+@dataclass(slots=True)
+class Holding:
+    """A coupon a customer holds."""
+
+    name: str
+    issued_at: _dt.datetime
+    expires_at: _dt.datetime | None
+    uses_left: int | None
+    source: str
+
+
+@dataclass(slots=True)
+class PurchaseRecord:
+    """What a refund needs: per line the units left and their net price, the money
+    it counted toward metrics, and the stamps and coupons it gave."""
+
+    at: _dt.datetime
+    lines: list[list[Any]]  # [product, units left, net per unit]
+    total: Decimal
+    refunded: Decimal = _ZERO
+    stamps: dict[str, int] = field(default_factory=dict)
+    coupons: list[str] = field(default_factory=list)
+    scale_values: dict[str, Decimal] = field(default_factory=dict)
+    points_metric: Decimal = _ZERO
+
+
+@dataclass(slots=True)
+class CustomerState:
+    id: str
+    signed_up: _dt.datetime | None = None
+    birth_date: _dt.date | None = None
+    birthday_year: int = 0
+    orders: int = 0
+    spend: Decimal = _ZERO
+    last_visit: _dt.datetime | None = None
+    last_event_at: _dt.datetime | None = None
+    seen: dict[str, _dt.datetime] = field(default_factory=dict)
+    wallets: dict[str, Ledger] = field(default_factory=dict)
+    tier: int = -1
+    tier_manual: bool = False
+    reviewed_at: _dt.datetime | None = None
+    demoted_steps: int = 0
+    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value]
+    months: dict[str, Decimal] = field(default_factory=dict)
+    credited_through: str = ""
+    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)
+    cards: dict[str, CardState] = field(default_factory=dict)
+    coupons: list[Holding] = field(default_factory=list)
+    uses: dict[str, int] = field(default_factory=dict)
+    purchases: dict[str, PurchaseRecord] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class State:
+    """All customers, plus what is counted across customers (code uses in total)."""
+
+    customers: dict[str, CustomerState] = field(default_factory=dict)
+    code_uses: dict[str, int] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ evaluation context
+
+
+class Context:
+    """What conditions and amounts see: `order.*` and `customer.*` of the language."""
+
+    __slots__ = ("engine", "customer", "at", "basket", "redeemed")
+
+    def __init__(self, engine: "Engine", customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> None:
+        self.engine = engine
+        self.customer = customer
+        self.at = at
+        self.basket = basket
+        self.redeemed = _ZERO
+
+    @property
+    def order_subtotal(self) -> Decimal:
+        return self.basket.subtotal if self.basket else _ZERO
+
+    @property
+    def order_total(self) -> Decimal:
+        return self.basket.total if self.basket else _ZERO
+
+    @property
+    def order_paid(self) -> Decimal:
+        return self.order_total - self.redeemed
+
+    @property
+    def order_items(self) -> Decimal:
+        return Decimal(self.basket.items) if self.basket else _ZERO
+
+    @property
+    def order_day(self) -> str:
+        return _WEEKDAYS[self.at.weekday()]
+
+    @property
+    def order_time(self) -> _dt.time:
+        return self.at.time().replace(tzinfo=None)
+
+    @property
+    def order_date(self) -> _dt.date:
+        return self.at.date()
+
+    @property
+    def customer_orders(self) -> Decimal:
+        return Decimal(self.customer.orders)
+
+    @property
+    def customer_visits(self) -> Decimal:
+        return Decimal(self.customer.orders)
+
+    @property
+    def customer_spend(self) -> Decimal:
+        return self.customer.spend
+
+    @property
+    def customer_tier(self) -> int:
+        return self.customer.tier
+
+    def customer_points(self, wallet: str) -> Decimal:
+        ledger = self.customer.wallets.get(wallet)
+        return ledger.available(self.at) if ledger else _ZERO
+
+    def during(self, period: str) -> bool:
+        start, end = self.engine.spec.periods[period]
+        return start <= self.at.date() <= end
+
+
+# ------------------------------------------------------------------ the engine
+
+
+class Engine:
+    def __init__(self, spec: ProgramSpec) -> None:
+        self.spec = spec
+        self.zone = ZoneInfo(spec.timezone)
+        self.sources_by_name = {source.name: source for source in spec.sources}
+        self.group_of: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for kind, members in spec.stacking:
+            for member in members:
+                self.group_of[member] = (kind, members)
+        self.offer_codes = {s.name.casefold(): s for s in spec.sources if isinstance(s, OfferSpec) and s.kind == "code"}
+        self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
+        self.redeemable = [w for w in spec.wallets if w.redeemable]
+
+    # ------------------------------------------------------------ public API
+    def new_state(self) -> State:
+        return State()
+
+    def process(self, state: State, event: Event) -> Outcome:
+        """Apply one event to `state` and say what happened. Never raises on bad
+        business input: a refused code or an unknown purchase becomes a note."""
+        at = event.at.astimezone(self.zone)
+        customer = state.customers.get(event.customer)
+        if customer is None:
+            customer = state.customers[event.customer] = CustomerState(event.customer)
+        kind = "purchase" if isinstance(event, Purchase) else "refund" if isinstance(event, Refund) else event.kind
+        out = Outcome(event.id, event.customer, kind, at)
+        out.tier_before = out.tier_after = self.tier_name(customer.tier)
+        if event.id in customer.seen:
+            out.status = "replay"
+            out.notes.append(f"event {event.id} was already processed; nothing changed")
+            return out
+        if customer.last_event_at is not None and at < customer.last_event_at:
+            out.status = "rejected"
+            out.notes.append(
+                f"event is dated {at.isoformat()}, before this customer's last event ({customer.last_event_at.isoformat()}); events of a customer must come in time order"
+            )
+            return out
+        self.settle(customer, at, out)
+        if isinstance(event, Purchase):
+            self.purchase(state, customer, event, at, out)
+        elif isinstance(event, Refund):
+            self.refund(customer, event, at, out)
+        else:
+            self.customer_event(customer, event, at, out)
+        if out.status != "rejected":
+            customer.seen[event.id] = at
+            customer.last_event_at = at
+        out.tier_after = self.tier_name(customer.tier)
+        return out
+
+    def report(self, state: State, customer_id: str, as_of: _dt.datetime) -> CustomerReport:
+        as_of = as_of.astimezone(self.zone)
+        customer = state.customers.get(customer_id) or CustomerState(customer_id)
+        scratch = Outcome("", customer_id, "report", as_of)
+        if customer.last_event_at is None or as_of >= customer.last_event_at:
+            self.settle(customer, as_of, scratch)
+        wallets = []
+        for wallet in self.spec.wallets:
+            ledger = self.ledger(customer, wallet.name)
+            wallets.append(WalletReport(wallet.name, ledger.available(as_of), ledger.pending(as_of), ledger.next_expiry(as_of)))
+        cards = []
+        for source in self.spec.sources:
+            if isinstance(source, StampCardSpec):
+                card = customer.cards.get(source.name) or CardState()
+                cards.append((source.name, card.stamps, source.size, card.rewards))
+        coupons = tuple((h.name, h.expires_at, h.uses_left) for h in customer.coupons)
+        return CustomerReport(
+            customer=customer_id,
+            as_of=as_of,
+            orders=customer.orders,
+            spend=customer.spend,
+            tier=self.tier_name(customer.tier),
+            wallets=tuple(wallets),
+            stamps=tuple(cards),
+            coupons=coupons,
+            next_tier=self.next_tier(customer, as_of),
+        )
+
+    # ------------------------------------------------------------ helpers
+    def tier_name(self, rank: int) -> str | None:
+        return self.tier_names[rank] if rank >= 0 else None
+
+    def ledger(self, customer: CustomerState, wallet: str) -> Ledger:
+        ledger = customer.wallets.get(wallet)
+        if ledger is None:
+            ledger = customer.wallets[wallet] = Ledger()
+        return ledger
+
+    def quantize_points(self, wallet: WalletSpec, amount: Decimal) -> Decimal:
+        """Points are floored to the wallet's precision: 105 RUB at 1 per 10 is 10."""
+        return amount.quantize(wallet.quantum, rounding=ROUND_FLOOR) if amount > 0 else _ZERO
+
+    def round(self, amount: Decimal) -> Decimal:
+        from .currency import round_money
+
+        return round_money(amount, self.spec.currency, self.spec.rounding)
+
+    def add(self, at: _dt.datetime, duration: DurationSpec) -> _dt.datetime:
+        return add_duration(at, duration.amount, duration.unit)
+
+    def earn(self, customer: CustomerState, wallet: WalletSpec, amount: Decimal, at: _dt.datetime, source: str, reason: str, out: Outcome, pending: bool = True) -> None:
+        amount = self.quantize_points(wallet, amount)
+        if amount <= 0:
+            return
+        available_at = self.add(at, wallet.pending) if (pending and wallet.pending) else at
+        expires_at = None
+        expiry = wallet.expiry
+        if expiry is not None and expiry.kind == "after-earned" and expiry.duration is not None:
+            expires_at = self.add(at, expiry.duration)
+            if expiry.end_of_month:
+                expires_at = start_of_next_month(expires_at - _dt.timedelta(microseconds=1))
+        self.ledger(customer, wallet.name).earn(amount, at, available_at, expires_at, source, reason)
+        out.earned.append((wallet.name, amount, reason, available_at))
+
+    # ------------------------------------------------------------ settling time
+    def settle(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
+        """Bring a customer up to `at`: everything that happens by the passing of time."""
+        self.monthly_credits(customer, at, out)
+        for wallet in self.spec.wallets:
+            ledger = customer.wallets.get(wallet.name)
+            if ledger is None:
+                continue
+            expiry = wallet.expiry
+            if expiry is not None and expiry.kind == "inactivity" and expiry.duration is not None:
+                since = customer.last_visit or customer.signed_up
+                if since is not None:
+                    deadline = self.add(since, expiry.duration)
+                    if deadline <= at:
+                        for lot in ledger.lots:
+                            if lot.expires_at is None or lot.expires_at > deadline:
+                                lot.expires_at = deadline
+            gone = ledger.expire(at)
+            if gone:
+                out.expired.append((wallet.name, gone))
+        self.birthday(customer, at, out, explicit=False)
+        if self.spec.tiers is not None:
+            self.review_tiers(customer, at)
+        for source in self.spec.sources:
+            if isinstance(source, StampCardSpec) and source.expiry is not None and source.name in customer.cards:
+                card = customer.cards[source.name]
+                card.entries = [e for e in card.entries if self.add(e[0], source.expiry) > at]
+        customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
+        horizon = add_days(at, -_SEEN_DAYS)
+        if self.spec.refund_window is not None:
+            horizon = min(horizon, add_duration(at, -self.spec.refund_window.amount, self.spec.refund_window.unit))
+            for pid in [pid for pid, rec in customer.purchases.items() if self.add(rec.at, self.spec.refund_window) < at]:
+                del customer.purchases[pid]
+        if len(customer.seen) > 64:
+            customer.seen = {k: v for k, v in customer.seen.items() if v >= horizon}
+
+    def monthly_credits(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
+        """Credit each finished month's rate x spend at the start of the next month."""
+        current = month_key(at)
+        for key in sorted(k for k in customer.months if k < current):
+            spend = customer.months.pop(key)
+            if key <= customer.credited_through or spend <= 0:
+                continue
+            year, month = (int(part) for part in key.split("-"))
+            credited_at = start_of_next_month(at_midnight(_dt.date(year, month, 1), self.zone))
+            for wallet in self.spec.wallets:
+                for earn in wallet.earns:
+                    if earn.kind != "monthly" or wallet.worth is None:
+                        continue
+                    rate = slab_rate(earn.bands, spend)
+                    if rate:
+                        self.earn(customer, wallet, spend * rate / wallet.worth, credited_at, f"month:{key}", f"{earn.label} ({key})", out, pending=False)
+            customer.credited_through = key
+
+    def birthday(self, customer: CustomerState, at: _dt.datetime, out: Outcome, explicit: bool) -> None:
+        if customer.birthday_year >= at.year:
+            return
+        if explicit:
+            when = at
+        else:
+            if customer.birth_date is None:
+                return
+            month, day = customer.birth_date.month, customer.birth_date.day
+            if (month, day) == (2, 29) and not _is_leap(at.year):
+                day = 28
+            when = at_midnight(_dt.date(at.year, month, day), self.zone)
+            if when > at or (customer.signed_up is not None and when < start_of_month(customer.signed_up)):
+                return
+        given = False
+        for wallet in self.spec.wallets:
+            for earn in wallet.earns:
+                if earn.kind == "birthday" and self.holds(earn.when, customer, when, None):
+                    self.earn(customer, wallet, earn.points, when, f"birthday:{at.year}", earn.label, out, pending=False)
+                    given = True
+        if given or explicit:
+            customer.birthday_year = at.year
+
+    def holds(self, cond: Any, customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> bool:
+        return cond is None or bool(cond(Context(self, customer, at, basket)))
+
+    # ------------------------------------------------------------ tiers
+    def metric_value(self, customer: CustomerState, at: _dt.datetime, before: bool = False) -> Decimal:
+        tiers = self.spec.tiers
+        assert tiers is not None
+        start = self.window_start(tiers.window, at)
+        total = _ZERO
+        for entry_at, value in customer.tier_entries:
+            if (start is None or entry_at >= start) and (entry_at < at if before else entry_at <= at):
+                total += value
+        return total
+
+    def window_start(self, window: WindowSpec, at: _dt.datetime) -> _dt.datetime | None:
+        return window_start(at, window.kind, window.amount)
+
+    def qualified(self, value: Decimal) -> int:
+        tiers = self.spec.tiers
+        assert tiers is not None
+        rank = -1
+        for index, tier in enumerate(tiers.tiers):
+            if tier.threshold is None:
+                continue
+            if value >= tier.threshold if tier.inclusive else value > tier.threshold:
+                rank = index
+        return rank
+
+    def upgrade(self, customer: CustomerState, at: _dt.datetime) -> None:
+        rank = self.qualified(self.metric_value(customer, at))
+        if rank > customer.tier:
+            customer.tier = rank
+            customer.tier_manual = False
+            customer.demoted_steps = 0
+        if customer.reviewed_at is None and customer.tier >= 0:
+            customer.reviewed_at = at
+        customer.tier_entries = self.prune_entries(customer.tier_entries, self.spec.tiers.window, at)  # type: ignore[union-attr]
+
+    def prune_entries(self, entries: list[list[Any]], window: WindowSpec | None, at: _dt.datetime) -> list[list[Any]]:
+        """Keep what a window can still count (memory stays bounded per customer)."""
+        if window is None or window.kind == "lifetime":
+            if len(entries) > 1:
+                return [[entries[-1][0], sum((e[1] for e in entries), _ZERO)]]
+            return entries
+        start = self.window_start(window, at)
+        return [e for e in entries if start is None or e[0] >= start]
+
+    def review_tiers(self, customer: CustomerState, at: _dt.datetime) -> None:
+        tiers = self.spec.tiers
+        assert tiers is not None
+        if tiers.demote_monthly and customer.last_visit is not None and customer.tier > 0:
+            due = whole_months_between(customer.last_visit, at) - customer.demoted_steps
+            if due > 0:
+                customer.demoted_steps += due
+                customer.tier = max(0, customer.tier - due)
+        if tiers.review is None or customer.reviewed_at is None or customer.tier < 0:
+            return
+        step = {"yearly": 12, "quarterly": 3, "monthly": 1}[tiers.review]
+        boundary = self.next_review(customer.reviewed_at, step)
+        while boundary <= at:
+            if not customer.tier_manual:
+                rank = self.qualified(self.metric_value(customer, boundary, before=True))
+                if rank < customer.tier:
+                    customer.tier = customer.tier - 1 if tiers.downgrade == "one step" else max(rank, 0)
+            customer.reviewed_at = boundary
+            boundary = self.next_review(boundary, step)
+
+    def next_review(self, after: _dt.datetime, months: int) -> _dt.datetime:
+        """The first review boundary strictly after `after`: 1 January, a quarter's or
+        a month's first day, at 00:00 in the program's zone."""
+        year_start = start_of_year(after)
+        boundary = year_start
+        while boundary <= after:
+            boundary = add_months(boundary, months)
+        return boundary
+
+    def next_tier(self, customer: CustomerState, at: _dt.datetime) -> tuple[str, Decimal] | None:
+        tiers = self.spec.tiers
+        if tiers is None:
+            return None
+        value = self.metric_value(customer, at)
+        for index, tier in enumerate(tiers.tiers):
+            if index > customer.tier and tier.threshold is not None:
+                return tier.name, max(tier.threshold - value, _ZERO)
+        return None
+
+    # ------------------------------------------------------------ customer events
+    def customer_event(self, customer: CustomerState, event: CustomerEvent, at: _dt.datetime, out: Outcome) -> None:
+        if event.kind == "signup":
+            if customer.signed_up is not None:
+                out.notes.append("customer had already signed up; no signup bonus")
+                return
+            customer.signed_up = at
+            if event.birth_date is not None:
+                customer.birth_date = event.birth_date
+            for wallet in self.spec.wallets:
+                for earn in wallet.earns:
+                    if earn.kind == "signup" and self.holds(earn.when, customer, at, None):
+                        self.earn(customer, wallet, earn.points, at, event.id, earn.label, out, pending=False)
+            if self.spec.tiers is not None:
+                self.upgrade(customer, at)
+            self.birthday(customer, at, out, explicit=False)
+        elif event.kind == "birthday":
+            if customer.birthday_year >= at.year:
+                out.notes.append(f"birthday bonus for {at.year} already given")
+            self.birthday(customer, at, out, explicit=True)
+        elif event.kind == "tier":
+            if event.tier not in self.tier_names:
+                out.status = "rejected"
+                out.notes.append(f"no tier called {event.tier!r}; tiers are {', '.join(self.tier_names) or 'not declared'}")
+                return
+            customer.tier = self.tier_names.index(event.tier)
+            customer.tier_manual = True
+            customer.reviewed_at = customer.reviewed_at or at
+        elif event.kind == "action":
+            given = False
+            for wallet in self.spec.wallets:
+                for earn in wallet.earns:
+                    if earn.kind == "action" and earn.action == event.action and self.holds(earn.when, customer, at, None):
+                        self.earn(customer, wallet, earn.points, at, event.id, earn.label, out)
+                        given = True
+            if not given:
+                out.notes.append(f"no rule earns anything for action {event.action!r}")
+
+    # ------------------------------------------------------------ purchases
+    def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
+        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding)
+        ctx = Context(self, customer, at, basket)
+        out.subtotal = basket.subtotal
+        eligible = self.eligible(state, customer, purchase, ctx, out)
+        cancelled = self.exclusions(eligible, out)
+        if cancelled:
+            out.status = "cancelled"
+            out.total = out.paid = out.subtotal
+            return
+        applied, free_units = self.apply_offers(eligible, customer, basket, ctx, out)
+        out.total = basket.total
+        self.redeem(customer, purchase, basket, ctx, at, out)
+        out.paid = basket.total - ctx.redeemed
+        first_purchase = customer.orders == 0
+        spend = basket.total
+        # The tier metric moves before earning so `upgrade immediately` earns at the
+        # new tier; `customer.*` in conditions still sees the customer before it.
+        tiers = self.spec.tiers
+        if tiers is not None and tiers.metric in ("spend", "visits"):
+            customer.tier_entries.append([at, spend if tiers.metric == "spend" else _ONE])
+            if tiers.upgrade == "immediately":
+                self.upgrade(customer, at)
+        if any(e.kind == "monthly" for w in self.spec.wallets for e in w.earns):
+            key = month_key(at)
+            customer.months[key] = customer.months.get(key, _ZERO) + spend
+        points_before = self.ledger_earned(out, tiers.wallet if tiers else None)
+        self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
+        record = PurchaseRecord(
+            at,
+            [[line.product, line.quantity, line.net / line.quantity] for line in basket.lines],
+            basket.total,
+        )
+        for source in applied:
+            self.give(customer, source, purchase.id, at, out, record)
+        self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
+        for scale in (s for s in self.spec.sources if isinstance(s, ScaleSpec) and s.window is not None):
+            value = self.scale_value(scale, basket, ctx, gross=True)
+            record.scale_values[scale.name] = value
+            entries = customer.scale_entries.setdefault(scale.name, [])
+            entries.append([at, value])
+            customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+        if tiers is not None:
+            if tiers.metric == "points":
+                earned = self.ledger_earned(out, tiers.wallet) - points_before
+                record.points_metric = earned
+                if earned:
+                    customer.tier_entries.append([at, earned])
+            if tiers.metric == "points" or tiers.upgrade != "immediately":
+                self.upgrade(customer, at)
+        customer.purchases[purchase.id] = record
+        customer.orders += 1
+        customer.spend += spend
+        customer.last_visit = at
+        customer.demoted_steps = 0
+
+    def ledger_earned(self, out: Outcome, wallet: str | None) -> Decimal:
+        return sum((p for w, p, _, _ in out.earned if w == wallet), _ZERO)
+
+    # ---- step 2: offers
+    def eligible(self, state: State, customer: CustomerState, purchase: Purchase, ctx: Context, out: Outcome) -> list[Any]:
+        entered: dict[str, str] = {}
+        for code in purchase.codes:
+            key = code.strip().casefold()
+            if key in entered:
+                out.notes.append(f"code {code} entered twice; counted once")
+            elif key not in self.offer_codes:
+                out.notes.append(f"code {code} refused: no such code")
+            else:
+                entered[key] = code
+        found = []
+        for source in self.spec.sources:
+            if isinstance(source, OfferSpec):
+                reason = self.offer_refusal(state, customer, source, ctx, entered)
+                if reason is None and source.discounts and not any(e.kind.startswith("give") for e in source.effects):
+                    if self.trial(source, customer, ctx.basket, ctx) <= 0:  # type: ignore[arg-type]
+                        reason = "nothing in the basket it applies to"
+                if reason is None:
+                    found.append(source)
+                elif source.kind == "code" and source.name.casefold() in entered:
+                    out.notes.append(f"code {entered[source.name.casefold()]} refused: {reason}")
+            elif isinstance(source, ScaleSpec):
+                if source.when is None or source.when(ctx):
+                    found.append(source)
+            elif isinstance(source, StampCardSpec):
+                card = customer.cards.get(source.name)
+                if source.reward_kind == "free-item" and card is not None and card.rewards > 0 and ctx.basket and ctx.basket.matching(source.reward_items):
+                    found.append(source)
+        return found
+
+    def offer_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, ctx: Context, entered: dict[str, str]) -> str | None:
+        """Why an offer does not apply to this basket, or None when it does."""
+        if offer.kind == "code":
+            if offer.name.casefold() not in entered:
+                return "not entered"
+            day = ctx.at.date()
+            if offer.valid_from is not None and day < offer.valid_from:
+                return f"valid from {offer.valid_from.isoformat()}"
+            if offer.valid_to is not None and day > offer.valid_to:
+                return f"expired on {offer.valid_to.isoformat()}"
+            used = customer.uses.get(offer.name, 0)
+            if offer.limit_per_customer is not None and used >= offer.limit_per_customer:
+                return f"already used {used} time{'s' if used != 1 else ''} by this customer (limit {offer.limit_per_customer})"
+            if offer.limit_total is not None and state.code_uses.get(offer.name, 0) >= offer.limit_total:
+                return f"used up ({offer.limit_total} uses in total)"
+        elif offer.kind == "coupon":
+            if not any(h.name == offer.name for h in customer.coupons):
+                return "not held"
+        if offer.once_per_customer and customer.uses.get(offer.name, 0) >= 1:
+            return "already used once by this customer"
+        if offer.when is not None and not offer.when(ctx):
+            return f"condition not met: {offer.when_text}"
+        return None
+
+    def exclusions(self, eligible: list[Any], out: Outcome) -> bool:
+        """Drop offers that are `not with` another eligible one; True = cancel order."""
+        names = {source.name for source in eligible}
+        dropped = set()
+        for source in eligible:
+            if not isinstance(source, OfferSpec):
+                continue
+            for other, cancel in source.exclusions:
+                if other in names:
+                    if cancel:
+                        out.notes.append(f"order cancelled: {source.name} is not valid with {other}")
+                        return True
+                    dropped.add(source.name)
+                    what = f"code {source.name}" if source.kind == "code" else source.name
+                    out.notes.append(f"{what} refused: not valid with {other}")
+                    break
+        eligible[:] = [s for s in eligible if s.name not in dropped]
+        return False
+
+    def apply_offers(self, eligible: list[Any], customer: CustomerState, basket: Basket, ctx: Context, out: Outcome) -> tuple[list[Any], dict[str, list[int]]]:
+        applied: list[Any] = []
+        free_units: dict[str, list[int]] = {}
+        by_name = {source.name: source for source in eligible}
+        done: set[str] = set()
+        for source in eligible:
+            if source.name in done:
+                continue
+            group = self.group_of.get(source.name)
+            chosen = source
+            if group is not None:
+                kind, members = group
+                candidates = [by_name[m] for m in members if m in by_name and m not in done]
+                if kind == "first":
+                    chosen = candidates[0]
+                else:
+                    best_value = None
+                    for candidate in candidates:
+                        value = self.trial(candidate, customer, basket, ctx)
+                        if best_value is None or value > best_value:
+                            chosen, best_value = candidate, value
+                for candidate in candidates:
+                    done.add(candidate.name)
+                    if candidate is not chosen:
+                        what = f"code {candidate.name}" if isinstance(candidate, OfferSpec) and candidate.kind == "code" else candidate.name
+                        rule = "gives more" if kind == "best" else "comes first"
+                        out.notes.append(f"{what} not applied: {chosen.name} {rule} ({kind} of {', '.join(members)})")
+            done.add(chosen.name)
+            amount = self.apply(chosen, customer, basket, ctx, free_units)
+            if amount > 0:
+                out.discounts.append((chosen.name, amount))
+            applied.append(chosen)
+            if isinstance(chosen, OfferSpec):
+                customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
+                if chosen.kind == "code":
+                    out.notes.append(f"code {chosen.name} applied")
+                if chosen.kind == "coupon":
+                    self.use_coupon(customer, chosen.name)
+                    out.coupons_used.append(chosen.name)
+        return applied, free_units
+
+    def trial(self, source: Any, customer: CustomerState, basket: Basket, ctx: Context) -> Decimal:
+        """The discount a source would give now, leaving the basket as it was."""
+        saved = [line.net for line in basket.lines]
+        value = self.apply(source, customer, basket, ctx, {}, trial=True)
+        for line, net in zip(basket.lines, saved):
+            line.net = net
+        return value
+
+    def apply(self, source: Any, customer: CustomerState, basket: Basket, ctx: Context, free_units: dict[str, list[int]], trial: bool = False) -> Decimal:
+        if isinstance(source, OfferSpec):
+            taken = _ZERO
+            for effect in source.effects:
+                taken += basket.apply(self.effect_lines(effect, basket, ctx))
+            return taken
+        if isinstance(source, ScaleSpec):
+            return basket.apply(self.scale_lines(source, customer, basket, ctx))
+        card = customer.cards[source.name]
+        indexes = basket.matching(source.reward_items)
+        units = sum(basket.lines[i].quantity for i in indexes)
+        count = min(card.rewards, units)
+        lines = basket.cheapest_units(_ONE, None, indexes, count)
+        if not trial:
+            card.rewards -= count
+            free_units[source.name] = [0] * len(basket.lines)
+            for i, amount in enumerate(lines):
+                if amount > 0:
+                    unit = basket.lines[i].net / basket.lines[i].quantity
+                    free_units[source.name][i] = int((amount / unit).to_integral_value()) if unit else 0
+        return basket.apply(lines)
+
+    def effect_lines(self, effect: EffectSpec, basket: Basket, ctx: Context) -> list[Decimal]:
+        if effect.kind == "multibuy":
+            assert effect.percent is not None
+            return basket.multi_buy(effect.buy, effect.get, effect.percent, effect.repeating, basket.matching(effect.items))
+        if effect.kind != "discount":
+            return basket.zeros()
+        indexes = basket.matching(effect.items)
+        fraction = effect.percent
+        amount = effect.amount(ctx) if effect.amount is not None else None
+        target = effect.target
+        if target == "order" or target == "items":
+            if fraction is not None:
+                lines = basket.percent_of_order(fraction, indexes) if target == "order" else basket.percent_of_lines(fraction, indexes)
+            else:
+                lines = basket.allocate(amount or _ZERO, indexes)
+        elif target == "each":
+            lines = basket.each_unit(fraction, amount, indexes)
+        else:
+            lines = basket.cheapest_units(fraction, amount, indexes, 1)
+        if effect.cap is not None:
+            cap = effect.cap(ctx)
+            if sum(lines, _ZERO) > cap:
+                lines = basket.allocate_by(cap, lines)
+        return lines
+
+    def scale_value(self, scale: ScaleSpec, basket: Basket, ctx: Context, gross: bool = False) -> Decimal:
+        if scale.base_kind == "expr":
+            assert scale.base is not None
+            return scale.base(ctx)
+        indexes = basket.matching(scale.items)
+        if scale.base_kind == "quantity":
+            return Decimal(sum(basket.lines[i].quantity for i in indexes))
+        return sum(((basket.lines[i].gross if gross else basket.lines[i].net) for i in indexes), _ZERO)
+
+    def scale_lines(self, scale: ScaleSpec, customer: CustomerState, basket: Basket, ctx: Context) -> list[Decimal]:
+        value = self.scale_value(scale, basket, ctx)
+        prior = _ZERO
+        if scale.window is not None:
+            start = self.window_start(scale.window, ctx.at)
+            prior = sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+        indexes = basket.matching(scale.items)
+        if scale.marginal:
+            if scale.base_kind == "quantity":
+                return basket.marginal_units(scale.bands, int(prior) + 1, indexes)
+            return basket.allocate(self.round(marginal_amount_discount(scale.bands, prior, prior + value)), indexes)
+        rate = slab_rate(scale.bands, prior + value)
+        if not rate:
+            return basket.zeros()
+        if scale.base_kind == "quantity":
+            return basket.percent_of_lines(rate, indexes)
+        return basket.percent_of_order(rate, indexes)
+
+    def use_coupon(self, customer: CustomerState, name: str) -> None:
+        for holding in customer.coupons:
+            if holding.name == name:
+                if holding.uses_left is not None:
+                    holding.uses_left -= 1
+                    if holding.uses_left <= 0:
+                        customer.coupons.remove(holding)
+                return
+
+    # ---- step 3: redemption
+    def redeem(self, customer: CustomerState, purchase: Purchase, basket: Basket, ctx: Context, at: _dt.datetime, out: Outcome) -> None:
+        for name, requested in purchase.redeem:
+            if name == "":
+                if len(self.redeemable) != 1:
+                    out.notes.append("redeem: say which points to redeem; this program has " + (", ".join(w.name for w in self.redeemable) or "no redeemable points"))
+                    continue
+                wallet = self.redeemable[0]
+            else:
+                matches = [w for w in self.spec.wallets if w.name == name]
+                if not matches:
+                    out.notes.append(f"redeem: no points called {name}")
+                    continue
+                wallet = matches[0]
+                if not wallet.redeemable:
+                    out.notes.append(f"redeem: {name} cannot be spent as payment in this program")
+                    continue
+            assert wallet.worth is not None and wallet.redeem_cap is not None
+            ledger = self.ledger(customer, wallet.name)
+            available = ledger.available(at)
+            base = wallet.redeem_base(ctx) if wallet.redeem_base is not None else basket.total
+            cap_money = min(self.round(base * wallet.redeem_cap), basket.total - ctx.redeemed)
+            cap_points = (cap_money / wallet.worth).quantize(wallet.quantum, rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
+            wanted = cap_points if requested is None else requested
+            points = min(wanted, available, cap_points)
+            if requested is not None and points < requested:
+                why = f"only {available} available" if available < min(requested, cap_points) else f"at most {cap_points} on this order"
+                out.notes.append(f"redeem: asked for {requested} {wallet.name}, used {points} ({why})")
+            if points <= 0:
+                continue
+            ledger.burn(points, at, purchase.id)
+            value = self.round(points * wallet.worth)
+            ctx.redeemed += value
+            out.redeemed.append((wallet.name, points, value))
+
+    # ---- step 4: earning, gifts, stamps
+    def multiplier(self, wallet: WalletSpec, customer: CustomerState, ctx: Context, line: Any | None) -> Decimal:
+        factors = []
+        tiers = self.spec.tiers
+        if tiers is not None and customer.tier >= 0:
+            factor = tiers.tiers[customer.tier].multiplier
+            if factor != _ONE:
+                factors.append(factor)
+        weekday = ctx.at.weekday()
+        clock = ctx.order_time
+        for m in wallet.multipliers:
+            if m.items is not None and (line is None or not line.matches(m.items)):
+                continue
+            if m.weekdays and weekday not in m.weekdays:
+                continue
+            if m.start is not None and clock < m.start:
+                continue
+            if m.end is not None and clock >= m.end:
+                continue
+            if m.when is not None and not m.when(ctx):
+                continue
+            factors.append(m.factor)
+        if not factors:
+            return _ONE
+        if wallet.combine == "best":
+            return max(factors)
+        result = _ONE
+        for factor in factors:
+            result *= factor
+        return result
+
+    def earn_for_purchase(self, customer: CustomerState, purchase: Purchase, basket: Basket, ctx: Context, first: bool, at: _dt.datetime, out: Outcome) -> None:
+        for wallet in self.spec.wallets:
+            per_line = any(m.items is not None for m in wallet.multipliers)
+            order_factor = self.multiplier(wallet, customer, ctx, None)
+            for earn in wallet.earns:
+                if earn.kind in ("signup", "birthday", "action", "monthly"):
+                    continue
+                if earn.kind == "first-purchase" and not first:
+                    continue
+                if earn.when is not None and not earn.when(ctx):
+                    continue
+                if earn.kind == "first-purchase":
+                    amount = earn.points
+                elif earn.kind == "per-visit":
+                    amount = earn.points * order_factor
+                elif earn.kind == "per-item":
+                    amount = _ZERO
+                    for line in basket.lines:
+                        if line.matches(earn.items):
+                            factor = self.multiplier(wallet, customer, ctx, line) if per_line else order_factor
+                            amount += earn.points * line.quantity * factor
+                else:
+                    assert earn.base is not None
+                    base = earn.base(ctx)
+                    if earn.kind == "per-money":
+                        assert earn.per is not None
+                        per_unit = earn.points / earn.per
+                    else:
+                        assert earn.rate is not None and wallet.worth is not None
+                        per_unit = earn.rate / wallet.worth
+                    total = basket.total
+                    if per_line and total > 0:
+                        amount = _ZERO
+                        for line in basket.lines:
+                            amount += base * line.net / total * per_unit * self.multiplier(wallet, customer, ctx, line)
+                    else:
+                        amount = base * per_unit * order_factor
+                self.earn(customer, wallet, amount, at, purchase.id, earn.label, out)
+
+    def give(self, customer: CustomerState, source: Any, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
+        if not isinstance(source, OfferSpec):
+            return
+        for effect in source.effects:
+            if effect.kind == "give-points" and effect.wallet is not None:
+                self.earn(customer, self.spec.wallet(effect.wallet), effect.points, at, event_id, source.name, out)
+            elif effect.kind == "give-coupon" and effect.coupon is not None:
+                self.issue_coupon(customer, effect.coupon, event_id, at, out, record)
+
+    def issue_coupon(self, customer: CustomerState, name: str, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord | None) -> None:
+        coupon = self.sources_by_name[name]
+        expires = self.add(at, coupon.valid_for) if coupon.valid_for is not None else None
+        customer.coupons.append(Holding(name, at, expires, coupon.uses, event_id))
+        out.coupons_issued.append(name)
+        if record is not None:
+            record.coupons.append(name)
+
+    def stamp(self, customer: CustomerState, event_id: str, basket: Basket, ctx: Context, free_units: dict[str, list[int]], at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
+        for card_spec in self.spec.sources:
+            if not isinstance(card_spec, StampCardSpec):
+                continue
+            card = customer.cards.setdefault(card_spec.name, CardState())
+            if card_spec.when is not None and not card_spec.when(ctx):
+                continue
+            free = free_units.get(card_spec.name, [0] * len(basket.lines))
+            if card_spec.stamp_kind == "item":
+                units = sum(line.quantity - free[i] for i, line in enumerate(basket.lines) if line.matches(card_spec.items))
+                given = units * card_spec.count
+            elif card_spec.stamp_kind == "purchase":
+                given = card_spec.count if basket.lines else 0
+            else:
+                assert card_spec.base is not None and card_spec.per is not None
+                amount = card_spec.base(ctx) + (card.remainder if card_spec.carry_remainder else _ZERO)
+                steps = int((amount / card_spec.per).to_integral_value(rounding=ROUND_FLOOR)) if amount > 0 else 0
+                if card_spec.carry_remainder:
+                    card.remainder = amount - steps * card_spec.per
+                given = steps * card_spec.count
+            if given <= 0:
+                continue
+            card.entries.append([at, given, event_id])
+            record.stamps[card_spec.name] = given
+            while card.stamps >= card_spec.size:
+                self.reward(customer, card_spec, card, event_id, at, out, record)
+                if card_spec.overflow == "reset":
+                    card.entries = []
+                    break
+                self.remove_stamps(card, card_spec.size)
+            out.stamps.append((card_spec.name, given, card.stamps))
+
+    def remove_stamps(self, card: CardState, count: int) -> int:
+        """Take stamps off the card, oldest first; returns how many were there."""
+        removed = 0
+        while card.entries and removed < count:
+            entry = card.entries[0]
+            take = min(entry[1], count - removed)
+            entry[1] -= take
+            removed += take
+            if entry[1] == 0:
+                card.entries.pop(0)
+        return removed
+
+    def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
+        if card_spec.reward_kind == "free-item":
+            card.rewards += 1
+            out.notes.append(f"stamp card {card_spec.name} full: a free item waits for the next purchase")
+        elif card_spec.reward_kind == "coupon" and card_spec.reward_coupon is not None:
+            self.issue_coupon(customer, card_spec.reward_coupon, event_id, at, out, record)
+        elif card_spec.reward_wallet is not None:
+            self.earn(customer, self.spec.wallet(card_spec.reward_wallet), card_spec.reward_points, at, event_id, f"stamp card {card_spec.name}", out)
+
+    # ------------------------------------------------------------ refunds
+    def refund(self, customer: CustomerState, refund: Refund, at: _dt.datetime, out: Outcome) -> None:
+        record = customer.purchases.get(refund.purchase_id)
+        if record is None:
+            out.status = "rejected"
+            out.notes.append(f"no purchase {refund.purchase_id} of this customer to refund" + (" (or it is past the refund window)" if self.spec.refund_window else ""))
+            return
+        if self.spec.refund_window is not None and self.add(record.at, self.spec.refund_window) < at:
+            out.status = "rejected"
+            out.notes.append(f"purchase {refund.purchase_id} is past the refund window")
+            return
+        value = _ZERO
+        if not refund.lines:
+            for line in record.lines:
+                value += line[1] * line[2]
+                line[1] = 0
+        else:
+            wanted: dict[str, int] = {}
+            for line in refund.lines:
+                wanted[line.product] = wanted.get(line.product, 0) + line.quantity
+            for product, quantity in wanted.items():
+                have = sum(l[1] for l in record.lines if l[0] == product)
+                if quantity > have:
+                    out.status = "rejected"
+                    out.notes.append(f"cannot refund {quantity} x {product}: {have} left on purchase {refund.purchase_id}")
+                    return
+            for product, quantity in wanted.items():
+                for line in record.lines:
+                    if line[0] == product and quantity > 0:
+                        take = min(quantity, line[1])
+                        line[1] -= take
+                        quantity -= take
+                        value += take * line[2]
+        value = self.round(value)
+        if value <= 0 and all(l[1] == 0 for l in record.lines) and record.refunded >= record.total:
+            out.status = "rejected"
+            out.notes.append(f"purchase {refund.purchase_id} was already refunded in full")
+            return
+        whole = all(l[1] == 0 for l in record.lines)
+        fraction = Fraction(1) if whole or record.total == 0 else Fraction(value) / Fraction(record.total)
+        if whole:
+            fraction = Fraction(1)
+            value = record.total - record.refunded
+        record.refunded += value
+        out.refunded = value
+        for wallet in self.spec.wallets:
+            ledger = customer.wallets.get(wallet.name)
+            if ledger is None:
+                continue
+            floor = None if wallet.allow_negative else _ZERO
+            if whole:
+                reversal = ledger.reverse(refund.purchase_id, at, floor)
+            else:
+                already = ledger.sources.get(refund.purchase_id)
+                share = fraction if already is None else min(Fraction(1) - already.fraction, fraction)
+                reversal = ledger.reverse_partial(refund.purchase_id, share, at, floor, wallet.quantum)
+            taken = reversal.removed + reversal.clawed_back
+            if taken:
+                out.taken_back.append((wallet.name, taken))
+            if reversal.restored:
+                out.given_back.append((wallet.name, reversal.restored))
+            if reversal.shortfall:
+                out.notes.append(f"{reversal.shortfall} {wallet.name} earned by this purchase were already spent and could not be taken back")
+        # Metrics count the refund at the purchase's own date, so windows stay right.
+        customer.spend -= value
+        tiers = self.spec.tiers
+        if tiers is not None and tiers.metric == "spend":
+            customer.tier_entries.append([record.at, -value])
+        elif tiers is not None and tiers.metric == "visits" and whole:
+            customer.tier_entries.append([record.at, -_ONE])
+        elif tiers is not None and tiers.metric == "points" and record.points_metric:
+            customer.tier_entries.append([record.at, -self.quantize_up(record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator))])
+        key = month_key(record.at)
+        if key in customer.months:
+            customer.months[key] -= value
+        for name, base in record.scale_values.items():
+            share = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+            if self.sources_by_name[name].base_kind == "quantity":
+                share = share.to_integral_value(rounding=ROUND_FLOOR)
+            customer.scale_entries.setdefault(name, []).append([record.at, -share])
+        for name, given in record.stamps.items():
+            back = -(-given * fraction.numerator // fraction.denominator)
+            removed = self.remove_stamps(customer.cards[name], back)
+            if removed:
+                out.stamps.append((name, -removed, customer.cards[name].stamps))
+        if whole:
+            for name in record.coupons:
+                for holding in list(customer.coupons):
+                    if holding.name == name and holding.source == refund.purchase_id:
+                        customer.coupons.remove(holding)
+                        out.notes.append(f"coupon {name} issued by this purchase withdrawn")
+
+    def quantize_up(self, amount: Decimal) -> Decimal:
+        return amount.to_integral_value(rounding="ROUND_CEILING")
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def process_all(engine: Engine, events: Iterable[Event], state: State | None = None) -> tuple[State, list[Outcome]]:
+    """Convenience for tests and small scripts: run a whole list of events."""
+    state = state or engine.new_state()
+    return state, [engine.process(state, event) for event in events]

@@ -1,0 +1,177 @@
+"""The basket and what discounts do to it.
+
+Every discount is computed as an amount per line, in the currency's minor unit, and a
+line never goes below zero. Keeping per-line amounts (not one order total) is what lets
+a refund of one line give back exactly that line's share, and lets earning by category
+see what was really paid for each item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+from .bands import Band, marginal_unit_rates
+from .currency import minor_unit, round_money
+from .model import PurchaseLine
+from .spec import ItemFilterSpec
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class BasketLine:
+    product: str
+    category: str
+    quantity: int
+    unit_price: Decimal
+    gross: Decimal  # quantity x unit price, rounded to the minor unit
+    net: Decimal  # after the discounts applied so far
+
+    def matches(self, items: ItemFilterSpec) -> bool:
+        return items.matches(self.product, self.category)
+
+
+class Basket:
+    """Lines with running net amounts. `currency` and `rounding` come from the program."""
+
+    __slots__ = ("lines", "currency", "rounding", "quantum")
+
+    def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str) -> None:
+        self.currency = currency
+        self.rounding = rounding
+        self.quantum = Decimal(1).scaleb(-minor_unit(currency))
+        self.lines = []
+        for line in lines:
+            gross = self.round(line.unit_price * line.quantity)
+            self.lines.append(BasketLine(line.product, line.category, line.quantity, line.unit_price, gross, gross))
+
+    def round(self, amount: Decimal) -> Decimal:
+        return round_money(amount, self.currency, self.rounding)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.gross for line in self.lines), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.net for line in self.lines), ZERO)
+
+    @property
+    def items(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    def matching(self, items: ItemFilterSpec) -> list[int]:
+        return [i for i, line in enumerate(self.lines) if line.matches(items)]
+
+    def apply(self, per_line: list[Decimal]) -> Decimal:
+        """Take per-line discounts off; returns the total taken."""
+        taken = ZERO
+        for line, amount in zip(self.lines, per_line):
+            amount = min(amount, line.net)
+            if amount > 0:
+                line.net -= amount
+                taken += amount
+        return taken
+
+    # ------------------------------------------------------------ discount shapes
+    def zeros(self) -> list[Decimal]:
+        return [ZERO] * len(self.lines)
+
+    def allocate(self, amount: Decimal, indexes: list[int]) -> list[Decimal]:
+        """Spread `amount` over lines in proportion to their net."""
+        weights = self.zeros()
+        for i in indexes:
+            weights[i] = self.lines[i].net
+        return self.allocate_by(amount, weights)
+
+    def allocate_by(self, amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+        """Spread `amount` in proportion to `weights`, in minor units, the leftover
+        units going to the largest remainders first, so the parts add up exactly."""
+        out = self.zeros()
+        base = sum(weights, ZERO)
+        if amount <= 0 or base <= 0:
+            return out
+        amount = min(amount, base)
+        units = int(amount / self.quantum)
+        shares = []
+        given = 0
+        for i, weight in enumerate(weights):
+            if weight <= 0:
+                continue
+            exact = Decimal(units) * weight / base
+            whole = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+            shares.append((exact - whole, i))
+            out[i] = Decimal(whole) * self.quantum
+            given += whole
+        for _, i in sorted(shares, key=lambda s: (-s[0], s[1]))[: units - given]:
+            out[i] += self.quantum
+        return out
+
+    def percent_of_lines(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
+        out = self.zeros()
+        for i in indexes:
+            out[i] = min(self.round(self.lines[i].net * fraction), self.lines[i].net)
+        return out
+
+    def percent_of_order(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
+        """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
+        base = sum((self.lines[i].net for i in indexes), ZERO)
+        return self.allocate(self.round(base * fraction), indexes)
+
+    def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
+        out = self.zeros()
+        for i in indexes:
+            line = self.lines[i]
+            unit = line.net / line.quantity
+            per_unit = unit * fraction if fraction is not None else min(amount or ZERO, unit)
+            out[i] = min(self.round(per_unit * line.quantity), line.net)
+        return out
+
+    def units_by_price(self, indexes: list[int]) -> list[tuple[Decimal, int]]:
+        """(net unit price, line) for every unit, dearest first, ties in line order."""
+        units = []
+        for i in indexes:
+            line = self.lines[i]
+            unit = line.net / line.quantity
+            units.extend([(unit, i)] * line.quantity)
+        units.sort(key=lambda u: (-u[0], u[1]))
+        return units
+
+    def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
+        out = self.zeros()
+        units = self.units_by_price(indexes)
+        for unit, i in list(reversed(units))[:count]:
+            off = unit * fraction if fraction is not None else min(amount or ZERO, unit)
+            out[i] += self.round(off)
+        return out
+
+    def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
+        """Dearest first, in groups of buy+get; the cheapest `get` units of each full
+        group are discounted. Without `repeating`, only the first group counts."""
+        out = self.zeros()
+        units = self.units_by_price(indexes)
+        size = buy + get
+        groups = len(units) // size
+        if not repeating:
+            groups = min(groups, 1)
+        for g in range(groups):
+            for unit, i in units[g * size + buy : (g + 1) * size]:
+                out[i] += self.round(unit * fraction)
+        return out
+
+    def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: list[int]) -> list[Decimal]:
+        """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
+        out = self.zeros()
+        order = [(i, self.lines[i]) for i in indexes]
+        count = sum(line.quantity for _, line in order)
+        rates = []
+        for rate, how_many in marginal_unit_rates(bands, first_unit, count):
+            rates.extend([rate] * how_many)
+        position = 0
+        for i, line in order:
+            unit = line.net / line.quantity
+            line_rates = rates[position : position + line.quantity]
+            position += line.quantity
+            out[i] = self.round(sum((unit * r for r in line_rates), ZERO))
+        return out
