@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import attrs
@@ -35,6 +36,7 @@ class CheckedProgram:
 
 
 def check_source(source: str, filename: str = "<program>") -> CheckedProgram:
+    source = unicodedata.normalize("NFC", source)  # events are NFC too: one spelling per name
     parsed = parse(source, filename)
     result = Checker(parsed.program).run()
     diagnostics = [*parsed.diagnostics, *result.diagnostics, *lint(parsed.program)]

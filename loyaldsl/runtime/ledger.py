@@ -186,10 +186,20 @@ def _ledger_dt_to_json(t: datetime) -> str:
 
 
 def _ledger_dt_from_json(text: str) -> datetime:
-    if text.endswith("]"):
-        stamp, _, key = text[:-1].partition("[")
-        return datetime.fromisoformat(stamp).astimezone(ZoneInfo(key))
-    return datetime.fromisoformat(text)
+    """Inverse of _ledger_dt_to_json. With a zone key the wall time and fold are
+    restored as written (even a wall time that falls in a DST gap), not re-derived
+    from the instant, so the round trip is exact."""
+    if not text.endswith("]"):
+        return datetime.fromisoformat(text)
+    stamp, _, key = text[:-1].partition("[")
+    parsed = datetime.fromisoformat(stamp)
+    zone = ZoneInfo(key)
+    wall = parsed.replace(tzinfo=None)
+    for fold in (0, 1):
+        candidate = wall.replace(tzinfo=zone, fold=fold)
+        if candidate.utcoffset() == parsed.utcoffset():
+            return candidate
+    return parsed.astimezone(zone)
 
 
 def _ledger_opt_dt_to_json(t: datetime | None) -> str | None:

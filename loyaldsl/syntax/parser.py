@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path as FsPath
@@ -57,6 +58,7 @@ class ParseResult:
 
 def parse(source: str, filename: str = "<program>") -> ParseResult:
     """Parse a whole program, collecting every block's syntax errors."""
+    source = unicodedata.normalize("NFC", source)  # as events are: one spelling per name
     declarations: list[n.Decl] = []
     diagnostics: list[Diagnostic] = []
     for first_line, text in _blocks(source):

@@ -314,6 +314,20 @@ def test_json_round_trip_keeps_zone_and_shared_lots() -> None:
     assert again == ledger
 
 
+def test_json_round_trip_of_times_in_dst_gap_and_fold() -> None:
+    # aware + timedelta can produce 02:30 on the spring-forward day (a wall time that
+    # never happens) or the second 01:30 of the fall-back day: both must come back as is.
+    gap = datetime(2026, 3, 8, 2, 30, tzinfo=NYC)
+    second = datetime(2026, 11, 1, 1, 30, tzinfo=NYC, fold=1)
+    ledger = Ledger()
+    ledger.earn(D(5), gap, second, datetime(2027, 1, 1, tzinfo=timezone.utc), "p", "r")
+    again = roundtrip(ledger)
+    lot = again.lots[0]
+    assert (lot.earned_at.hour, lot.earned_at.minute, lot.earned_at.fold) == (2, 30, 0)
+    assert lot.available_at.fold == 1 and lot.available_at.tzinfo is NYC
+    assert lot.expires_at is not None and lot.expires_at.tzinfo is timezone.utc
+
+
 # ----- properties -----
 
 EARN = st.tuples(
