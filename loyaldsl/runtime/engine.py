@@ -235,9 +235,9 @@ class Engine:
             self.refund(customer, event, at, out)
         else:
             self.customer_event(customer, event, at, out)
-        if out.status != "rejected":
-            customer.seen[event.id] = at
-            customer.last_event_at = at
+        # Even a refused event is done: replaying it must not run again.
+        customer.seen[event.id] = at
+        customer.last_event_at = at
         out.tier_after = self.tier_name(customer.tier)
         return out
 
@@ -319,7 +319,9 @@ class Engine:
                 if since is not None:
                     deadline = self.add(since, expiry.duration)
                     if deadline <= at:
-                        for lot in ledger.lots:
+                        # Spent lots too: points given back to them later stay expired.
+                        lots = [*ledger.lots, *(lot for record in ledger.sources.values() for lot in record.lots)]
+                        for lot in lots:
                             if lot.expires_at is None or lot.expires_at > deadline:
                                 lot.expires_at = deadline
             gone = ledger.expire(at)

@@ -510,6 +510,9 @@ class _Builder(Transformer):
         span = _mspan(meta)
         return ("multiplier", n.Multiplier(factor, items, names, start, end, when, span), span)
 
+    def multiplier_items(self, meta, children):
+        return children[0] or n.ItemFilter("all", (), _mspan(meta))
+
     def day_window(self, meta, children):
         names, start, end = children
         return (names, _time(start) if start else None, _time(end) if end else None)
