@@ -31,6 +31,7 @@ _ORDER_ATTRS = {
     "subtotal": "order_subtotal",
     "total": "order_total",
     "paid": "order_paid",
+    "discount": "order_discount",
     "items": "order_items",
     "day": "order_day",
     "time": "order_time",

@@ -19,6 +19,7 @@ ORDER_FIELDS = {
     "subtotal": "money",
     "total": "money",
     "paid": "money",
+    "discount": "money",
     "items": "number",
     "day": "weekday",
     "time": "time",
@@ -76,6 +77,8 @@ class Checker:
                 self.check_stamps(decl)
             elif isinstance(decl, n.StackingDecl):
                 self.check_stacking(decl)
+            elif isinstance(decl, n.InvariantDecl):
+                self.check_invariant(decl)
             elif isinstance(decl, n.PeriodDecl):
                 if decl.end < decl.start:
                     self.err("L009", decl.span, f"period `{decl.name.text}` ends before it starts")
@@ -414,6 +417,13 @@ class Checker:
                     self.err("L008", member.span, f"`{member.text}` is in two stacking groups", f"it is already grouped on line {placed[member.text].span.line}")
                 else:
                     placed[member.text] = member
+
+    # ------------------------------------------------------------ invariants
+    def check_invariant(self, decl: n.InvariantDecl) -> None:
+        self.check_cond(decl.cond)
+        for tier in (decl.higher, decl.lower):
+            if tier is not None and tier.text not in self.tier_names:
+                self.err("N004", tier.span, f"no tier called `{tier.text}`", did_you_mean(tier.text, self.tier_names))
 
     # ------------------------------------------------------------ filters
     def check_filter(self, items: n.ItemFilter) -> None:

@@ -148,6 +148,10 @@ class Context:
         return self.order_total - self.redeemed
 
     @property
+    def order_discount(self) -> Decimal:
+        return self.order_subtotal - self.order_total
+
+    @property
     def order_items(self) -> Decimal:
         return Decimal(self.basket.items) if self.basket else _ZERO
 

@@ -475,7 +475,98 @@ class PeriodDecl:
     span: Span
 
 
-Decl = Union[Header, PointsDecl, TiersDecl, OfferDecl, ScaleDecl, StampsDecl, StackingDecl, PeriodDecl]
+# ------------------------------------------------------------------ scenario tests
+
+
+@attrs.frozen
+class TestCustomer:
+    name: Name
+    signed_up: dt.date | None
+    born: dt.date | None
+    span: Span
+
+
+@attrs.frozen
+class BuyLine:
+    quantity: Number
+    product: Name
+    category: Name | None  # None: the product name is the category (`2 beans`)
+    price: Quantity | None  # None: the price of the same product earlier in the test
+    span: Span
+
+
+@attrs.frozen
+class TestBuy:
+    at: dt.datetime  # naive: in the program's time zone
+    customer: Name
+    lines: tuple[BuyLine, ...]
+    codes: tuple[Name, ...]
+    redeem: Quantity | None
+    redeem_max: Name | None
+    alias: Name | None
+    span: Span
+
+
+@attrs.frozen
+class TestReturn:
+    at: dt.datetime
+    customer: Name
+    purchase: Name
+    units: tuple[tuple[Number, Name], ...]  # empty: the whole purchase
+    span: Span
+
+
+@attrs.frozen
+class TestCustomerEvent:
+    at: dt.datetime
+    customer: Name
+    kind: str  # signup | birthday | tier | action
+    tier: Name | None
+    action: str | None
+    span: Span
+
+
+@attrs.frozen
+class Expect:
+    """One expectation. Without a customer it is about the last purchase or return."""
+
+    kind: str  # paid discount no-discount earned code-refused coupon-issued cancelled balance tier stamps
+    span: Span
+    value: Expr | None = None
+    offer: Name | None = None
+    customer: Name | None = None
+    wallet: Name | None = None
+    balance: str = "available"
+    tier: Name | None = None
+    reason: str | None = None
+    as_of: dt.datetime | None = None
+
+
+TestStep = Union[TestCustomer, TestBuy, TestReturn, TestCustomerEvent, Expect]
+
+
+@attrs.frozen
+class TestDecl:
+    name: str
+    steps: tuple[TestStep, ...]
+    span: Span
+
+
+@attrs.frozen
+class InvariantDecl:
+    """A promise `loyaldsl fuzz` checks after every purchase: a condition that always
+    holds, or that a higher tier never pays more than a lower one for the same basket."""
+
+    name: str
+    kind: str  # always | compare
+    span: Span
+    cond: Cond | None = None
+    higher: Name | None = None
+    lower: Name | None = None
+    op: str = "<="
+
+
+Decl = Union[Header, PointsDecl, TiersDecl, OfferDecl, ScaleDecl, StampsDecl, StackingDecl, PeriodDecl, TestDecl, InvariantDecl]
 
 
 @attrs.frozen
@@ -522,3 +613,11 @@ class Program:
     @property
     def periods(self) -> list[PeriodDecl]:
         return self.of_type(PeriodDecl)
+
+    @property
+    def tests(self) -> list[TestDecl]:
+        return self.of_type(TestDecl)
+
+    @property
+    def invariants(self) -> list[InvariantDecl]:
+        return self.of_type(InvariantDecl)

@@ -829,6 +829,140 @@ class _Builder(Transformer):
     def stack_rest(self, meta, children):
         return n.StackGroup("rest", (), _mspan(meta))
 
+    # ---- scenario tests and invariants
+    def test(self, meta, children):
+        name, *steps = children
+        return n.TestDecl(_unquote(name), tuple(steps), _tspan(name))
+
+    def moment(self, meta, children):
+        day, clock = children
+        return dt.datetime.combine(_date(day), _time(clock) if clock else dt.time(0, 0))
+
+    def test_customer(self, meta, children):
+        name, signed_up, born = children
+        return n.TestCustomer(_name(name), signed_up, born, _mspan(meta))
+
+    def signed_up(self, meta, children):
+        return _date(children[0])
+
+    def born(self, meta, children):
+        return _date(children[0])
+
+    def buy_line(self, meta, children):
+        quantity, product, category, price = children
+        return n.BuyLine(
+            n.Number(_decimal(quantity), _tspan(quantity)),
+            _product(product),
+            _name(category) if category is not None else None,
+            price,
+            _mspan(meta),
+        )
+
+    def test_buy(self, meta, children):
+        at, customer, *rest = children
+        alias = rest.pop()
+        redeem = rest.pop()
+        codes = rest.pop()
+        amount, wallet = redeem if redeem else (None, None)
+        return n.TestBuy(at, _name(customer), tuple(rest), codes or (), amount, wallet, _name(alias) if alias else None, _mspan(meta))
+
+    def with_codes(self, meta, children):
+        return tuple(_product(c) for c in children)
+
+    def redeem_amount(self, meta, children):
+        return (children[0], None)
+
+    def redeem_max(self, meta, children):
+        return (None, _name(children[0]))
+
+    def test_return(self, meta, children):
+        at, customer, purchase, units = children
+        return n.TestReturn(at, _name(customer), _name(purchase), units or (), _mspan(meta))
+
+    def return_units(self, meta, children):
+        pairs = []
+        for count, product in zip(children[::2], children[1::2]):
+            pairs.append((n.Number(_decimal(count), _tspan(count)), _product(product)))
+        return tuple(pairs)
+
+    def test_signup(self, meta, children):
+        return n.TestCustomerEvent(children[0], _name(children[1]), "signup", None, None, _mspan(meta))
+
+    def test_birthday(self, meta, children):
+        return n.TestCustomerEvent(children[0], _name(children[1]), "birthday", None, None, _mspan(meta))
+
+    def test_grant(self, meta, children):
+        return n.TestCustomerEvent(children[0], _name(children[1]), "tier", _name(children[2]), None, _mspan(meta))
+
+    def test_action(self, meta, children):
+        return n.TestCustomerEvent(children[0], _name(children[1]), "action", None, _unquote(children[2]), _mspan(meta))
+
+    def expect(self, meta, children):
+        kind, fields = children[0]
+        return n.Expect(kind, _mspan(meta), **fields)
+
+    def expect_paid(self, meta, children):
+        return ("paid", {"value": children[0]})
+
+    def expect_discount(self, meta, children):
+        value, offer = children
+        return ("discount", {"value": value, "offer": _name(offer) if offer else None})
+
+    def expect_no_discount(self, meta, children):
+        offer = children[0]
+        return ("no-discount", {"offer": _name(offer) if offer else None})
+
+    def expect_earned(self, meta, children):
+        return ("earned", {"value": children[0]})
+
+    def expect_code_refused(self, meta, children):
+        code, reason = children
+        return ("code-refused", {"offer": _product(code), "reason": _unquote(reason) if reason else None})
+
+    def expect_coupon_issued(self, meta, children):
+        return ("coupon-issued", {"offer": _name(children[0])})
+
+    def expect_cancelled(self, meta, children):
+        return ("cancelled", {})
+
+    def expect_customer(self, meta, children):
+        customer, wallet, kind, value, as_of = children
+        return ("balance", {"customer": _name(customer), "wallet": _name(wallet), "balance": kind or "available", "value": value, "as_of": as_of})
+
+    def available_kind(self, meta, children):
+        return "available"
+
+    def pending_kind(self, meta, children):
+        return "pending"
+
+    def expect_tier(self, meta, children):
+        customer, tier, as_of = children
+        return ("tier", {"customer": _name(customer), "tier": tier, "as_of": as_of})
+
+    def tier_ref(self, meta, children):
+        return _name(children[0])
+
+    def no_tier(self, meta, children):
+        return None
+
+    def expect_stamps(self, meta, children):
+        customer, card, value, as_of = children
+        return ("stamps", {"customer": _name(customer), "wallet": _name(card), "value": value, "as_of": as_of})
+
+    def as_of(self, meta, children):
+        return children[0]
+
+    def invariant(self, meta, children):
+        name, (kind, fields) = children
+        return n.InvariantDecl(_unquote(name), kind, _tspan(name), **fields)
+
+    def always(self, meta, children):
+        return ("always", {"cond": children[0]})
+
+    def tier_order(self, meta, children):
+        higher, lower, op = children
+        return ("compare", {"higher": _name(higher), "lower": _name(lower), "op": str(op)})
+
     def period(self, meta, children):
         name, start, end = children
         return n.PeriodDecl(_name(name), _date(start), _date(end), _mspan(meta))
@@ -837,6 +971,12 @@ class _Builder(Transformer):
 @attrs.frozen
 class _Declarations:
     children: list
+
+
+def _product(token: Token) -> n.Name:
+    if token.type == "STRING":
+        return n.Name(_unquote(token), _tspan(token))
+    return _name(token)
 
 
 def _unquote(token: Token) -> str:

@@ -86,15 +86,12 @@ def test_burn_instant_is_midnight_in_moscow_not_utc(engine):
         ("1200", "120"),  # 1,000..1,499.99 -> 10%: 1,200 x 0.10 = 120
         ("999", "29.97"),  # 999 x 0.03 = 29.97 (credit kept to the kopeck)
         ("1000", "100"),  # the edge: `from 1000` -> 10%: 1,000 x 0.10 = 100 (`over` would give 30)
-        ("1499.99", "149.999"),  # placeholder, replaced below
+        ("1499.99", "149.99"),  # just under 1,500: 1,499.99 x 0.10 = 149.999 -> floored to the kopeck
         ("1500", "225"),  # the edge: `from 1500` -> 15%: 1,500 x 0.15 = 225 (`over` would give 150)
         ("5000", "750"),  # 5,000 x 0.15 = 750
     ],
 )
 def test_rate_by_last_months_spend(engine, spend, expected):
-    if spend == "1499.99":
-        # 1,499.99 x 0.10 = 149.999 -> floored to the kopeck: 149.99
-        expected = "149.99"
     state = engine.new_state()
     engine.process(state, buy("p1", "olga", "2026-03-15T12:00", spend))
     assert credit(engine, state, "olga", "2026-04-01T00:00") == D(expected)
@@ -151,9 +148,9 @@ def test_credit_can_pay_a_purchase_in_full_and_the_rest_burns(engine):
     assert out.redeemed == [("credit", D("500"), D("500"))]  # 100% of 500
     assert out.paid == D("0")
     assert credit(engine, state, "olga", "2026-04-30T23:59") == D("250")  # 750 - 500
-    assert credit(engine, state, "olga", "2026-05-01T00:00") == D("0")  # the 250 burn
-    # April's purchase of 500 (credit included) -> 3% = 15, arriving 1 May.
-    assert credit(engine, state, "olga", "2026-05-01T00:01") == D("15")
+    # At 00:00 on 1 May the 250 left burn, and April's credit arrives: April's purchase
+    # of 500 (paid with credit, still counted) -> 3% = 15.
+    assert credit(engine, state, "olga", "2026-05-01T00:00") == D("15")
 
 
 def test_spending_credit_after_it_burns_gives_nothing(engine):
@@ -171,6 +168,18 @@ def test_a_month_paid_with_credit_still_counts_in_full(engine):
     engine.process(state, buy("p2", "olga", "2026-04-10T12:00", "1200", redeem=[("credit", None)]))
     # April's purchases: 1,200 (of which 750 paid with credit): 10% of 1,200 = 120.
     assert credit(engine, state, "olga", "2026-05-01T00:00") == D("120")
+
+
+@pytest.mark.xfail(strict=True, reason="engine: a burn at the instant a new monthly credit arrives is not reported in Outcome.expired")
+def test_the_burn_is_reported_even_when_a_new_credit_arrives(engine):
+    state = engine.new_state()
+    engine.process(state, buy("p1", "olga", "2026-03-15T12:00", "1000"))  # March: 10% -> 100
+    engine.process(state, buy("p2", "olga", "2026-04-15T12:00", "500"))  # April: 3% -> 15; the 100 unused
+    out = engine.process(state, buy("p3", "olga", "2026-05-09T12:00", "200"))
+    # 1 May 00:00: March's 100 burn and April's 15 arrive; the first event after it
+    # should say both.
+    assert out.earned[0][1] == D("15")
+    assert out.expired == [("credit", D("100"))]
 
 
 # ------------------------------------------------------------------ returns
