@@ -523,7 +523,7 @@ class Engine:
             out.status = "cancelled"
             out.total = out.paid = out.subtotal
             return
-        applied, free_units = self.apply_offers(eligible, customer, basket, ctx, out)
+        applied, free_units = self.apply_offers(state, eligible, customer, basket, ctx, out)
         out.total = basket.total
         self.redeem(customer, purchase, basket, ctx, at, out)
         out.paid = basket.total - ctx.redeemed
@@ -646,7 +646,7 @@ class Engine:
         eligible[:] = [s for s in eligible if s.name not in dropped]
         return False
 
-    def apply_offers(self, eligible: list[Any], customer: CustomerState, basket: Basket, ctx: Context, out: Outcome) -> tuple[list[Any], dict[str, list[int]]]:
+    def apply_offers(self, state: State, eligible: list[Any], customer: CustomerState, basket: Basket, ctx: Context, out: Outcome) -> tuple[list[Any], dict[str, list[int]]]:
         applied: list[Any] = []
         free_units: dict[str, list[int]] = {}
         by_name = {source.name: source for source in eligible}
@@ -681,6 +681,7 @@ class Engine:
             if isinstance(chosen, OfferSpec):
                 customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
                 if chosen.kind == "code":
+                    state.code_uses[chosen.name] = state.code_uses.get(chosen.name, 0) + 1
                     out.notes.append(f"code {chosen.name} applied")
                 if chosen.kind == "coupon":
                     self.use_coupon(customer, chosen.name)
