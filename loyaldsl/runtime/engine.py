@@ -22,6 +22,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from .bands import marginal_amount_discount, slab_rate
+from .currency import minor_unit, round_money
 from .ledger import Ledger
 from .model import CustomerEvent, Event, Purchase, Refund
 from .outcome import CustomerReport, Outcome, WalletReport
@@ -79,7 +80,13 @@ class PurchaseRecord:
     at: _dt.datetime
     lines: list[list[Any]]  # [product, units left, net per unit]
     total: Decimal
-    refunded: Decimal = _ZERO
+    refunded: Decimal = _ZERO  # value of the goods returned so far
+    redeemed: Decimal = _ZERO  # the part of the total paid with points
+    refunded_money: Decimal = _ZERO
+    applied: list[str] = field(default_factory=list)  # offers whose uses it counted
+    categories: list[str] = field(default_factory=list)  # per line, for scale counts
+    stamped: dict[str, list[int]] = field(default_factory=dict)  # card -> stamped units per line
+    stamp_money: dict[str, Decimal] = field(default_factory=dict)  # card -> money counted toward stamps
     stamps: dict[str, int] = field(default_factory=dict)
     coupons: list[str] = field(default_factory=list)
     scale_values: dict[str, Decimal] = field(default_factory=dict)
@@ -207,6 +214,7 @@ class Engine:
         self.offer_codes = {s.name.casefold(): s for s in spec.sources if isinstance(s, OfferSpec) and s.kind == "code"}
         self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
+        self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
 
     # ------------------------------------------------------------ public API
     def new_state(self) -> State:
@@ -233,10 +241,11 @@ class Engine:
             )
             return out
         self.settle(customer, at, out)
+        out.tier_before = self.tier_name(customer.tier)  # after time passed: demotions are not this event's doing
         if isinstance(event, Purchase):
             self.purchase(state, customer, event, at, out)
         elif isinstance(event, Refund):
-            self.refund(customer, event, at, out)
+            self.refund(state, customer, event, at, out)
         else:
             self.customer_event(customer, event, at, out)
         # Even a refused event is done: replaying it must not run again.
@@ -288,8 +297,6 @@ class Engine:
         return amount.quantize(wallet.quantum, rounding=ROUND_FLOOR) if amount > 0 else _ZERO
 
     def round(self, amount: Decimal) -> Decimal:
-        from .currency import round_money
-
         return round_money(amount, self.spec.currency, self.spec.rounding)
 
     def add(self, at: _dt.datetime, duration: DurationSpec) -> _dt.datetime:
@@ -311,8 +318,30 @@ class Engine:
 
     # ------------------------------------------------------------ settling time
     def settle(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
-        """Bring a customer up to `at`: everything that happens by the passing of time."""
-        self.monthly_credits(customer, at, out)
+        """Bring a customer up to `at`: everything that happens by the passing of time.
+        Expiry runs before and after monthly credits, so a credit that arrives at the
+        instant an old one burns never hides the burn."""
+        self.expire_wallets(customer, at, out)
+        if self.monthly:
+            self.monthly_credits(customer, at, out)
+            self.expire_wallets(customer, at, out)
+        self.birthday(customer, at, out, explicit=False)
+        if self.spec.tiers is not None:
+            self.review_tiers(customer, at)
+        for source in self.spec.sources:
+            if isinstance(source, StampCardSpec) and source.expiry is not None and source.name in customer.cards:
+                card = customer.cards[source.name]
+                card.entries = [e for e in card.entries if self.add(e[0], source.expiry) > at]
+        customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
+        horizon = add_days(at, -_SEEN_DAYS)
+        if self.spec.refund_window is not None:
+            horizon = min(horizon, add_duration(at, -self.spec.refund_window.amount, self.spec.refund_window.unit))
+            for pid in [pid for pid, rec in customer.purchases.items() if self.add(rec.at, self.spec.refund_window) < at]:
+                del customer.purchases[pid]
+        if len(customer.seen) > 64:
+            customer.seen = {k: v for k, v in customer.seen.items() if v >= horizon}
+
+    def expire_wallets(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
         for wallet in self.spec.wallets:
             ledger = customer.wallets.get(wallet.name)
             if ledger is None:
@@ -330,40 +359,60 @@ class Engine:
                                 lot.expires_at = deadline
             gone = ledger.expire(at)
             if gone:
-                out.expired.append((wallet.name, gone))
-        self.birthday(customer, at, out, explicit=False)
-        if self.spec.tiers is not None:
-            self.review_tiers(customer, at)
-        for source in self.spec.sources:
-            if isinstance(source, StampCardSpec) and source.expiry is not None and source.name in customer.cards:
-                card = customer.cards[source.name]
-                card.entries = [e for e in card.entries if self.add(e[0], source.expiry) > at]
-        customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
-        horizon = add_days(at, -_SEEN_DAYS)
-        if self.spec.refund_window is not None:
-            horizon = min(horizon, add_duration(at, -self.spec.refund_window.amount, self.spec.refund_window.unit))
-            for pid in [pid for pid, rec in customer.purchases.items() if self.add(rec.at, self.spec.refund_window) < at]:
-                del customer.purchases[pid]
-        if len(customer.seen) > 64:
-            customer.seen = {k: v for k, v in customer.seen.items() if v >= horizon}
+                for index, (name, amount) in enumerate(out.expired):
+                    if name == wallet.name:
+                        out.expired[index] = (name, amount + gone)
+                        break
+                else:
+                    out.expired.append((wallet.name, gone))
 
     def monthly_credits(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
-        """Credit each finished month's rate x spend at the start of the next month."""
+        """Credit each finished month's rate x spend at the start of the next month.
+        Month totals are kept a year after, so a late refund can take its share back."""
         current = month_key(at)
+        oldest = month_key(add_months(at, -12))
         for key in sorted(k for k in customer.months if k < current):
-            spend = customer.months.pop(key)
-            if key <= customer.credited_through or spend <= 0:
+            spend = customer.months[key]
+            if key < oldest:
+                del customer.months[key]
                 continue
+            if key <= customer.credited_through:
+                continue
+            customer.credited_through = key
             year, month = (int(part) for part in key.split("-"))
             credited_at = start_of_next_month(at_midnight(_dt.date(year, month, 1), self.zone))
-            for wallet in self.spec.wallets:
-                for earn in wallet.earns:
-                    if earn.kind != "monthly" or wallet.worth is None:
-                        continue
-                    rate = slab_rate(earn.bands, spend)
-                    if rate:
-                        self.earn(customer, wallet, spend * rate / wallet.worth, credited_at, f"month:{key}", f"{earn.label} ({key})", out, pending=False)
-            customer.credited_through = key
+            for wallet, earn in self.monthly:
+                points = self.monthly_points(wallet, earn.bands, spend)
+                if points > 0:
+                    self.earn(customer, wallet, points, credited_at, f"month:{key}", f"{earn.label} ({key})", out, pending=False)
+
+    def monthly_points(self, wallet: WalletSpec, bands: tuple[Any, ...], spend: Decimal) -> Decimal:
+        rate = slab_rate(bands, spend) if spend > 0 else None
+        if not rate or wallet.worth is None:
+            return _ZERO
+        return self.quantize_points(wallet, spend * rate / wallet.worth)
+
+    def refund_month(self, customer: CustomerState, key: str, value: Decimal, at: _dt.datetime, out: Outcome) -> None:
+        """A refund lowers its month's total; once the month is credited, the credit is
+        worked again on the lower total and the difference taken back."""
+        if key not in customer.months:
+            return
+        before = customer.months[key]
+        after = customer.months[key] = before - value
+        if key > customer.credited_through:
+            return
+        for wallet, earn in self.monthly:
+            ledger = customer.wallets.get(wallet.name)
+            record = ledger.sources.get(f"month:{key}") if ledger else None
+            if ledger is None or record is None or record.earned <= 0:
+                continue
+            drop = self.monthly_points(wallet, earn.bands, before) - self.monthly_points(wallet, earn.bands, after)
+            if drop > 0:
+                floor = None if wallet.allow_negative else _ZERO
+                reversal = ledger.reverse_partial(f"month:{key}", Fraction(drop) / Fraction(record.earned), at, floor, wallet.quantum)
+                taken = reversal.removed + reversal.clawed_back
+                if taken:
+                    out.taken_back.append((wallet.name, taken))
 
     def birthday(self, customer: CustomerState, at: _dt.datetime, out: Outcome, explicit: bool) -> None:
         if customer.birthday_year >= at.year:
@@ -449,7 +498,7 @@ class Engine:
         boundary = self.next_review(customer.reviewed_at, step)
         while boundary <= at:
             if not customer.tier_manual:
-                rank = self.qualified(self.metric_value(customer, boundary, before=True))
+                rank = self.qualified(self.metric_value(customer, boundary - _dt.timedelta(microseconds=1)))
                 if rank < customer.tier:
                     customer.tier = customer.tier - 1 if tiers.downgrade == "one step" else max(rank, 0)
             customer.reviewed_at = boundary
@@ -471,8 +520,20 @@ class Engine:
         value = self.metric_value(customer, at)
         for index, tier in enumerate(tiers.tiers):
             if index > customer.tier and tier.threshold is not None:
-                return tier.name, max(tier.threshold - value, _ZERO)
+                need = tier.threshold - value
+                if not tier.inclusive:  # `over`: the smallest step past the threshold
+                    need += self.metric_step()
+                return tier.name, max(need, _ZERO)
         return None
+
+    def metric_step(self) -> Decimal:
+        tiers = self.spec.tiers
+        assert tiers is not None
+        if tiers.metric == "spend":
+            return Decimal(1).scaleb(-minor_unit(self.spec.currency))
+        if tiers.metric == "points" and tiers.wallet is not None:
+            return self.spec.wallet(tiers.wallet).quantum
+        return _ONE
 
     # ------------------------------------------------------------ customer events
     def customer_event(self, customer: CustomerState, event: CustomerEvent, at: _dt.datetime, out: Outcome) -> None:
@@ -536,7 +597,7 @@ class Engine:
             customer.tier_entries.append([at, spend if tiers.metric == "spend" else _ONE])
             if tiers.upgrade == "immediately":
                 self.upgrade(customer, at)
-        if any(e.kind == "monthly" for w in self.spec.wallets for e in w.earns):
+        if self.monthly:
             key = month_key(at)
             customer.months[key] = customer.months.get(key, _ZERO) + spend
         points_before = self.ledger_earned(out, tiers.wallet if tiers else None)
@@ -545,6 +606,9 @@ class Engine:
             at,
             [[line.product, line.quantity, line.net / line.quantity] for line in basket.lines],
             basket.total,
+            redeemed=ctx.redeemed,
+            applied=[source.name for source in applied if isinstance(source, OfferSpec)],
+            categories=[line.category for line in basket.lines],
         )
         for source in applied:
             self.give(customer, source, purchase.id, at, out, record)
@@ -910,13 +974,16 @@ class Engine:
                 continue
             free = free_units.get(card_spec.name, [0] * len(basket.lines))
             if card_spec.stamp_kind == "item":
-                units = sum(line.quantity - free[i] for i, line in enumerate(basket.lines) if line.matches(card_spec.items))
-                given = units * card_spec.count
+                stamped = [line.quantity - free[i] if line.matches(card_spec.items) else 0 for i, line in enumerate(basket.lines)]
+                record.stamped[card_spec.name] = stamped
+                given = sum(stamped) * card_spec.count
             elif card_spec.stamp_kind == "purchase":
                 given = card_spec.count if basket.lines else 0
             else:
                 assert card_spec.base is not None and card_spec.per is not None
-                amount = card_spec.base(ctx) + (card.remainder if card_spec.carry_remainder else _ZERO)
+                base = card_spec.base(ctx)
+                record.stamp_money[card_spec.name] = base
+                amount = base + (card.remainder if card_spec.carry_remainder else _ZERO)
                 steps = int((amount / card_spec.per).to_integral_value(rounding=ROUND_FLOOR)) if amount > 0 else 0
                 if card_spec.carry_remainder:
                     card.remainder = amount - steps * card_spec.per
@@ -955,7 +1022,7 @@ class Engine:
             self.earn(customer, self.spec.wallet(card_spec.reward_wallet), card_spec.reward_points, at, event_id, f"stamp card {card_spec.name}", out)
 
     # ------------------------------------------------------------ refunds
-    def refund(self, customer: CustomerState, refund: Refund, at: _dt.datetime, out: Outcome) -> None:
+    def refund(self, state: State, customer: CustomerState, refund: Refund, at: _dt.datetime, out: Outcome) -> None:
         record = customer.purchases.get(refund.purchase_id)
         if record is None:
             out.status = "rejected"
@@ -966,9 +1033,11 @@ class Engine:
             out.notes.append(f"purchase {refund.purchase_id} is past the refund window")
             return
         value = _ZERO
+        returned = [0] * len(record.lines)
         if not refund.lines:
-            for line in record.lines:
+            for index, line in enumerate(record.lines):
                 value += line[1] * line[2]
+                returned[index] = line[1]
                 line[1] = 0
         else:
             wanted: dict[str, int] = {}
@@ -981,11 +1050,12 @@ class Engine:
                     out.notes.append(f"cannot refund {quantity} x {product}: {have} left on purchase {refund.purchase_id}")
                     return
             for product, quantity in wanted.items():
-                for line in record.lines:
+                for index, line in enumerate(record.lines):
                     if line[0] == product and quantity > 0:
                         take = min(quantity, line[1])
                         line[1] -= take
                         quantity -= take
+                        returned[index] += take
                         value += take * line[2]
         value = self.round(value)
         if value <= 0 and all(l[1] == 0 for l in record.lines) and record.refunded >= record.total:
@@ -994,11 +1064,23 @@ class Engine:
             return
         whole = all(l[1] == 0 for l in record.lines)
         fraction = Fraction(1) if whole or record.total == 0 else Fraction(value) / Fraction(record.total)
+        paid_in_money = record.total - record.redeemed
         if whole:
             fraction = Fraction(1)
             value = record.total - record.refunded
+            money = paid_in_money - record.refunded_money
+            # A returned purchase gives back the uses it counted (`once per customer`, code limits).
+            for name in record.applied:
+                if customer.uses.get(name, 0) > 0:
+                    customer.uses[name] -= 1
+                if state.code_uses.get(name, 0) > 0:
+                    state.code_uses[name] -= 1
+        else:
+            money = self.round(value * paid_in_money / record.total) if record.total else _ZERO
         record.refunded += value
-        out.refunded = value
+        record.refunded_money += money
+        # Money goes back as money; what was paid with points goes back as points.
+        out.refunded = money
         for wallet in self.spec.wallets:
             ledger = customer.wallets.get(wallet.name)
             if ledger is None:
@@ -1026,25 +1108,57 @@ class Engine:
             customer.tier_entries.append([record.at, -_ONE])
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
             customer.tier_entries.append([record.at, -self.quantize_up(record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator))])
-        key = month_key(record.at)
-        if key in customer.months:
-            customer.months[key] -= value
+        self.refund_month(customer, month_key(record.at), value, at, out)
         for name, base in record.scale_values.items():
-            share = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            if self.sources_by_name[name].base_kind == "quantity":
-                share = share.to_integral_value(rounding=ROUND_FLOOR)
+            scale = self.sources_by_name[name]
+            if scale.base_kind in ("quantity", "amount"):
+                # The units returned that the scale counted, not a share of the money.
+                share = _ZERO
+                for index, units in enumerate(returned):
+                    if units and scale.items.matches(record.lines[index][0], record.categories[index]):
+                        share += Decimal(units) if scale.base_kind == "quantity" else units * record.lines[index][2]
+            else:
+                share = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             customer.scale_entries.setdefault(name, []).append([record.at, -share])
         for name, given in record.stamps.items():
-            back = -(-given * fraction.numerator // fraction.denominator)
-            removed = self.remove_stamps(customer.cards[name], back)
-            if removed:
-                out.stamps.append((name, -removed, customer.cards[name].stamps))
+            self.refund_stamps(customer, name, given, record, returned, fraction, out)
         if whole:
             for name in record.coupons:
                 for holding in list(customer.coupons):
                     if holding.name == name and holding.source == refund.purchase_id:
                         customer.coupons.remove(holding)
                         out.notes.append(f"coupon {name} issued by this purchase withdrawn")
+
+    def refund_stamps(self, customer: CustomerState, name: str, given: int, record: PurchaseRecord, returned: list[int], fraction: Fraction, out: Outcome) -> None:
+        """Take back the stamps the returned goods earned. Stamps already turned into a
+        waiting free item take that item back (and put the card's other stamps back)."""
+        card_spec = self.sources_by_name[name]
+        card = customer.cards[name]
+        if name in record.stamped:
+            stamped = record.stamped[name]
+            units = 0
+            for index, count in enumerate(returned):
+                take = min(count, stamped[index])
+                stamped[index] -= take
+                units += take
+            back = units * card_spec.count
+        else:
+            back = -(-given * fraction.numerator // fraction.denominator)
+            if name in record.stamp_money:
+                money = record.stamp_money[name] * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+                card.remainder = max(_ZERO, card.remainder - money)
+        if back <= 0:
+            return
+        removed = self.remove_stamps(card, back)
+        missing = back - removed
+        if missing > 0 and card_spec.reward_kind == "free-item" and card.rewards > 0:
+            cards_back = min(card.rewards, -(-missing // card_spec.size))
+            card.rewards -= cards_back
+            restored = cards_back * card_spec.size - missing
+            if restored > 0:
+                card.entries.append([record.at, restored, "restored"])
+            out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
+        out.stamps.append((name, -back, card.stamps))
 
     def quantize_up(self, amount: Decimal) -> Decimal:
         return amount.to_integral_value(rounding="ROUND_CEILING")

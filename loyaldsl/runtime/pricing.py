@@ -147,17 +147,16 @@ class Basket:
         return out
 
     def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
-        """Dearest first, in groups of buy+get; the cheapest `get` units of each full
-        group are discounted. Without `repeating`, only the first group counts."""
+        """Every full group of buy+get units earns `get` discounted units, and the
+        discounted units are the cheapest of the basket (MECHANICS: "cheapest"), so the
+        customer gets the choice the usual till gives. Without `repeating`, one group."""
         out = self.zeros()
         units = self.units_by_price(indexes)
-        size = buy + get
-        groups = len(units) // size
+        groups = len(units) // (buy + get)
         if not repeating:
             groups = min(groups, 1)
-        for g in range(groups):
-            for unit, i in units[g * size + buy : (g + 1) * size]:
-                out[i] += self.round(unit * fraction)
+        for unit, i in units[len(units) - groups * get :] if groups else []:
+            out[i] += self.round(unit * fraction)
         return out
 
     def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: list[int]) -> list[Decimal]:

@@ -639,8 +639,8 @@ def test_N002_category_when_the_header_lists_none():
         header=HEADER.replace("  categories coffee, tea, cakes\n", ""),
     )
     assert rendered(source) == expected("""
-        x.loyal:16:38: error[N002]: unknown category `tea`
-          16 |   discount 10% on items in category [tea]
+        x.loyal:17:38: error[N002]: unknown category `tea`
+          17 |   discount 10% on items in category [tea]
              |                                      ^^^
              = hint: list the categories in the program header: `categories tea, ...`
     """)
@@ -1815,7 +1815,7 @@ def test_several_errors_in_different_blocks_are_all_reported_in_source_order():
              |               ^^^^^
              = hint: add the currency: `20000 RUB`
 
-        x.loyal:19:3: error[P001]: unexpected `discont`; expected `buy`, `discount`, `give`, `limit`, `not`, `once`, `uses`, `valid`, `when`
+        x.loyal:19:3: error[P001]: unexpected `discont`; expected `buy`, `discount`, `give`, `limit`, `not`, `once`, `uses`, `valid`, `when`, the end of the block
           19 |   discont 10% on order
              |   ^^^^^^^
              = hint: did you mean `discount`?

@@ -139,7 +139,6 @@ def test_two_waiting_items_are_used_on_one_visit():
     assert card(eng, state, at(2026, 3, 3, 13)) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a refund takes back stamps still on the card, but not free items already earned from them, nor the carried remainder")
 def test_a_refunded_order_takes_back_its_free_items_and_carry():
     eng = engine()
     state = eng.new_state()

@@ -131,7 +131,6 @@ def test_refunded_check_takes_back_its_credit_and_gives_back_what_it_spent(engin
     assert balance(engine, state, "ivan", "2026-03-04T10:01") == D("200")  # as after visit 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine: Outcome.refunded counts the part paid with credit as money refunded")
 def test_refund_gives_back_money_paid_and_credit_spent_separately(engine):
     state = engine.new_state()
     engine.process(state, check("v1", "ivan", "2026-03-02T13:00", "1000"))  # +200

@@ -157,7 +157,6 @@ def test_returning_the_purchase_that_gave_the_card_takes_it_away(engine):
     assert later.paid == D("1000")  # no card any more
 
 
-@pytest.mark.xfail(strict=True, reason="engine: `once per customer` still counts the use of a purchase refunded in full, so the card can never be earned again")
 def test_after_the_card_is_taken_away_a_new_qualifying_purchase_gives_it_again(engine):
     state = engine.new_state()
     engine.process(state, buy("p1", "kate", "2026-03-01T12:00", "1500"))

@@ -153,7 +153,6 @@ def test_returned_packs_leave_the_count():
     assert eng.process(state, packs("p2", at(2026, 2, 1), 10)).paid == D("95.00")
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a partial refund lowers the yearly pack count by the money share of the whole purchase, not by the packs returned")
 def test_returned_packs_leave_the_count_when_the_order_had_other_items():
     eng = engine()
     state = eng.new_state()

@@ -170,7 +170,6 @@ def test_sample_events_run_clean():
     assert any(o.discounts for o in outcomes)  # somebody gets a free pair
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a partial refund takes stamps back in proportion to money, not by the stamped units refunded")
 def test_refunding_a_solution_keeps_the_lens_stamp():
     eng = engine()
     state = eng.new_state()

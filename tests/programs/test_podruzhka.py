@@ -170,7 +170,6 @@ def test_a_month_paid_with_credit_still_counts_in_full(engine):
     assert credit(engine, state, "olga", "2026-05-01T00:00") == D("120")
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a burn at the instant a new monthly credit arrives is not reported in Outcome.expired")
 def test_the_burn_is_reported_even_when_a_new_credit_arrives(engine):
     state = engine.new_state()
     engine.process(state, buy("p1", "olga", "2026-03-15T12:00", "1000"))  # March: 10% -> 100
@@ -201,7 +200,6 @@ def test_a_return_that_drops_the_month_into_a_lower_band(engine):
     assert credit(engine, state, "olga", "2026-04-01T00:00") == D("120")
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a refund after the month is credited does not reduce that month's credit")
 def test_a_return_after_the_credit_arrived_takes_the_credit_back(engine):
     state = engine.new_state()
     engine.process(state, buy("p1", "olga", "2026-03-28T12:00", "5000"))
