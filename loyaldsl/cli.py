@@ -55,17 +55,29 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def usage_error(message: str) -> Failed:
+    """A one-line message and exit status 2: the user named something that is not there."""
+    click.echo(f"loyaldsl: {message}", err=True)
+    return Failed(2)
+
+
 def read_text(path: str) -> str:
+    """A program's text. A byte-order mark (Windows Notepad) is dropped; a binary file
+    is refused rather than checked."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise click.UsageError(f"no such file: {path}")
+        raise usage_error(f"no such file: {path}")
     except IsADirectoryError:
-        raise click.UsageError(f"{path} is a folder; give a .loyal file")
-    except UnicodeDecodeError as exc:
-        raise click.UsageError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8")
+        raise usage_error(f"{path} is a folder; give a .loyal file")
     except OSError as exc:
-        raise click.UsageError(f"cannot read {path}: {exc.strerror}")
+        raise usage_error(f"cannot read {path}: {exc.strerror}")
+    if b"\x00" in data:
+        raise usage_error(f"{path} is a binary file, not a program")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise usage_error(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8")
 
 
 def load_program(path: str, quiet_warnings: bool = False) -> CheckedProgram:
@@ -174,7 +186,7 @@ def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: st
         source = ev.EventsSource.open(events, zone, fmt)
         errors = [item for item in source if isinstance(item, ev.RowError)]
     except ev.EventsFileError as exc:
-        raise click.UsageError(str(exc))
+        raise usage_error(str(exc))
     if errors:
         for error in errors[:50]:
             click.echo(ev.format_row_error(events, error, source.fmt), err=True)

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from .bands import marginal_amount_discount, slab_rate
-from .currency import minor_unit, round_money
+from .currency import format_money, minor_unit, round_money
 from .ledger import Ledger
 from .model import CustomerEvent, Event, Purchase, Refund
 from .outcome import CustomerReport, Outcome, WalletReport
@@ -586,6 +586,7 @@ class Engine:
             return
         applied, free_units = self.apply_offers(state, eligible, customer, basket, ctx, out)
         out.total = basket.total
+        self.next_steps(eligible, customer, basket, ctx, out)
         self.redeem(customer, purchase, basket, ctx, at, out)
         out.paid = basket.total - ctx.redeemed
         first_purchase = customer.orders == 0
@@ -833,6 +834,29 @@ class Engine:
         if scale.base_kind == "quantity":
             return basket.percent_of_lines(rate, indexes)
         return basket.percent_of_order(rate, indexes)
+
+    def next_steps(self, eligible: list[Any], customer: CustomerState, basket: Basket, ctx: Context, out: Outcome) -> None:
+        """Tell the customer how far the next step of a scale is ("2,000.00 RUB more
+        gets 10% off"), the nudge that makes a threshold work."""
+        for scale in eligible:
+            if not isinstance(scale, ScaleSpec):
+                continue
+            value = self.scale_value(scale, basket, ctx, gross=True)
+            if scale.window is not None:
+                start = self.window_start(scale.window, ctx.at)
+                value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+            for band in sorted(scale.bands, key=lambda b: b.threshold):
+                reached = value >= band.threshold if band.inclusive else value > band.threshold
+                if reached:
+                    continue
+                quantity = scale.base_kind == "quantity"
+                step = _ONE if quantity else Decimal(1).scaleb(-minor_unit(self.spec.currency))
+                need = band.threshold - value + (_ZERO if band.inclusive else step)
+                amount = f"{int(need)} more item{'s' if need != 1 else ''}" if quantity else f"{format_money(need, self.spec.currency)} more"
+                rate = f"{(band.rate * 100).normalize():f}%"
+                what = f"the part above {band.threshold:,} gets {rate} off" if scale.marginal else f"gets {rate} off"
+                out.notes.append(f"{amount} {what} ({scale.name})")
+                break
 
     def use_coupon(self, customer: CustomerState, name: str) -> None:
         for holding in customer.coupons:

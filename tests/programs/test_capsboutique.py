@@ -118,7 +118,6 @@ def test_dead_zone_buying_more_pays_less(engine):
     assert big.paid < small.paid
 
 
-@pytest.mark.xfail(strict=True, reason="engine: no note tells the customer how far the next scale step is (MECHANICS item 20)")
 def test_till_says_how_far_the_next_step_is(engine):
     state = engine.new_state()
     out = engine.process(state, buy("p1", "new", "2026-03-10T12:00", grinder("18000")))
