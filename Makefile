@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check bench clean
+.PHONY: install run test check generate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ test: install
 
 check: install
 	$(BIN)/loyaldsl check programs/*.loyal
+
+# Recompile every program into generated/ (a test fails when one is stale).
+generate: install
+	for program in programs/*.loyal; do \
+	  $(BIN)/loyaldsl compile $$program -o generated/$$(basename $$program .loyal).py || exit 1; \
+	done
+
+# Throughput of hand-written, compiled and interpreted engines, in one run.
+bench: install
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

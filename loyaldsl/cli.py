@@ -99,8 +99,9 @@ def main() -> None:
     """loyaldsl: customer loyalty programs as code.
 
     \b
-    loyaldsl check  PROGRAM...          type-check programs, report every problem
-    loyaldsl run    PROGRAM EVENTS      run purchases through a program
+    loyaldsl check   PROGRAM...         type-check programs, report every problem
+    loyaldsl run     PROGRAM EVENTS     run purchases through a program
+    loyaldsl compile PROGRAM -o OUT.py  write a standalone Python module
     """
 
 
@@ -168,8 +169,16 @@ def parse_as_of(value: str | None, zone: Any) -> dt.datetime | None:
 @click.option("--as-of", "as_of", metavar="DATE", help="Stop before DATE (00:00 in the program's zone, or a date-time) and show balances, tiers and expiries then.")
 @click.option("--rejects", metavar="FILE", help="Process the good rows and write the bad ones to FILE (default: reject the whole file).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Events format (default: from the file name).")
+@click.option(
+    "--engine",
+    "engine_kind",
+    type=click.Choice(["interpreter", "compiled"]),
+    default="interpreter",
+    show_default=True,
+    help="Evaluate with the interpreter, or through the program's compiled module (compiled into a cache when needed).",
+)
 @guarded
-def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: str | None, fmt: str | None) -> None:
+def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: str | None, fmt: str | None, engine_kind: str) -> None:
     """Run the purchases in EVENTS (CSV or JSON Lines) through PROGRAM.
 
     Every row is validated first: a bad row stops the run before anything is
@@ -179,7 +188,12 @@ def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: st
     from loyaldsl.report import EVENT_HEADER, balances, event_row
 
     checked = load_program(program, quiet_warnings=True)
-    engine = interpreter(checked)
+    if engine_kind == "compiled":
+        from loyaldsl.codegen.loader import load_compiled
+
+        engine = load_compiled(checked).engine
+    else:
+        engine = interpreter(checked)
     zone = engine.zone
     until = parse_as_of(as_of, zone)
     try:
@@ -227,6 +241,30 @@ def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: st
         click.echo()
         click.echo(f"balances as of {moment:%Y-%m-%d %H:%M %Z}" + (f" ({skipped} later event{'s' if skipped != 1 else ''} not processed)" if skipped else ""))
         click.echo(balances(reports, currency))
+
+
+# ------------------------------------------------------------------ compile
+
+
+@main.command(name="compile")
+@click.argument("program")
+@click.option("-o", "--output", metavar="FILE", help="Where to write the module (default: print it).")
+@guarded
+def compile_(program: str, output: str | None) -> None:
+    """Compile PROGRAM into one standalone Python module (standard library only)."""
+    from loyaldsl.codegen.generator import compile_program
+
+    checked = load_program(program)
+    source = compile_program(checked, output or f"{Path(program).stem}.py")
+    if output is None:
+        click.echo(source, nl=False)
+        return
+    try:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(source, encoding="utf-8")
+    except OSError as exc:
+        raise usage_error(f"cannot write {output}: {exc.strerror}")
+    click.echo(f"{program} -> {output}", err=True)
 
 
 def _events_only(source: Any) -> Iterator[Any]:

@@ -27,7 +27,7 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
 }
-_ORDER_ATTRS = {
+ORDER_ATTRS = {
     "subtotal": "order_subtotal",
     "total": "order_total",
     "paid": "order_paid",
@@ -37,7 +37,7 @@ _ORDER_ATTRS = {
     "time": "order_time",
     "date": "order_date",
 }
-_CUSTOMER_ATTRS = {
+CUSTOMER_ATTRS = {
     "orders": "customer_orders",
     "visits": "customer_visits",
     "spend": "customer_spend",
@@ -45,38 +45,24 @@ _CUSTOMER_ATTRS = {
 }
 
 
-class SpecBuilder:
-    """Reads the AST once and writes the ProgramSpec the engine runs."""
+class ClosureBackend:
+    """Expressions as Python closures, built once when the program loads. The code
+    generator has a twin (codegen/expressions.py) that writes the same as source."""
 
-    def __init__(self, checked: CheckedProgram) -> None:
-        if not checked.ok or checked.symbols is None:
-            raise ValueError("only a program without errors can run")
-        self.checked = checked
-        self.program = checked.program
-        self.symbols = checked.symbols
-        self.lines = checked.source.splitlines()
+    def __init__(self, tiers: tuple[str, ...]) -> None:
+        self.tiers = tiers
 
-    # ------------------------------------------------------------ source text
-    def text(self, span: Any) -> str:
-        """The source of a clause as written, for reasons in outcomes."""
-        if span.line < 1 or span.line > len(self.lines):
-            return ""
-        line = self.lines[span.line - 1]
-        end = span.end_column if span.end_line == span.line else len(line) + 1
-        return line[span.column - 1 : end - 1].split("#", 1)[0].strip()
-
-    # ------------------------------------------------------------ expressions
     def value(self, expr: n.Expr) -> Callable[[Any], Any]:
-        constant = _literal(expr, self.symbols.tiers)
+        constant = _literal(expr, self.tiers)
         if constant is not None:
             return lambda ctx, _v=constant: _v
         if isinstance(expr, n.Path):
             head, field = expr.parts[0].text, expr.parts[1].text
             if head == "order":
-                attr = _ORDER_ATTRS[field]
+                attr = ORDER_ATTRS[field]
                 return lambda ctx, _a=attr: getattr(ctx, _a)
-            if field in _CUSTOMER_ATTRS:
-                attr = _CUSTOMER_ATTRS[field]
+            if field in CUSTOMER_ATTRS:
+                attr = CUSTOMER_ATTRS[field]
                 return lambda ctx, _a=attr: getattr(ctx, _a)
             return lambda ctx, _w=field: ctx.customer_points(_w)
         if isinstance(expr, n.BinOp):
@@ -107,7 +93,7 @@ class SpecBuilder:
         if isinstance(cond, n.Membership):
             subject = self.value(cond.subject)
             if isinstance(cond.subject, n.Path) and cond.subject.parts[-1].text == "tier":
-                ranks = frozenset(self.symbols.tier_rank(name.text) for name in cond.names)
+                ranks = frozenset(self.tiers.index(name.text) for name in cond.names)
                 return lambda ctx: subject(ctx) in ranks
             names = frozenset(name.text for name in cond.names)
             return lambda ctx: subject(ctx) in names
@@ -118,6 +104,31 @@ class SpecBuilder:
             period = cond.period.text
             return lambda ctx: ctx.during(period)
         raise AssertionError(f"cannot evaluate {cond!r}")  # pragma: no cover
+
+
+
+class SpecBuilder:
+    """Reads the AST once and writes the ProgramSpec the engine runs."""
+
+    def __init__(self, checked: CheckedProgram, backend: Any = None) -> None:
+        if not checked.ok or checked.symbols is None:
+            raise ValueError("only a program without errors can run")
+        self.checked = checked
+        self.program = checked.program
+        self.symbols = checked.symbols
+        self.lines = checked.source.splitlines()
+        self.backend = backend or ClosureBackend(self.symbols.tiers)
+        self.value = self.backend.value
+        self.cond = self.backend.cond
+
+    # ------------------------------------------------------------ source text
+    def text(self, span: Any) -> str:
+        """The source of a clause as written, for reasons in outcomes."""
+        if span.line < 1 or span.line > len(self.lines):
+            return ""
+        line = self.lines[span.line - 1]
+        end = span.end_column if span.end_line == span.line else len(line) + 1
+        return line[span.column - 1 : end - 1].split("#", 1)[0].strip()
 
     # ------------------------------------------------------------ pieces
     def items(self, items: n.ItemFilter | None) -> s.ItemFilterSpec:

@@ -18,13 +18,14 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from fractions import Fraction
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .bands import marginal_amount_discount, slab_rate
 from .currency import format_money, minor_unit, round_money
 from .ledger import Ledger
-from .model import CustomerEvent, Event, Purchase, Refund
+from .model import CustomerEvent, Event, Purchase, Refund, event_kind
 from .outcome import CustomerReport, Outcome, WalletReport
 from .periods import (
     add_days,
@@ -135,7 +136,7 @@ class Context:
 
     __slots__ = ("engine", "customer", "at", "basket", "redeemed")
 
-    def __init__(self, engine: "Engine", customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> None:
+    def __init__(self, engine: Engine, customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> None:
         self.engine = engine
         self.customer = customer
         self.at = at
@@ -227,7 +228,7 @@ class Engine:
         customer = state.customers.get(event.customer)
         if customer is None:
             customer = state.customers[event.customer] = CustomerState(event.customer)
-        kind = "purchase" if isinstance(event, Purchase) else "refund" if isinstance(event, Refund) else event.kind
+        kind = event_kind(event)
         out = Outcome(event.id, event.customer, kind, at)
         out.tier_before = out.tier_after = self.tier_name(customer.tier)
         if event.id in customer.seen:
@@ -242,12 +243,12 @@ class Engine:
             return out
         self.settle(customer, at, out)
         out.tier_before = self.tier_name(customer.tier)  # after time passed: demotions are not this event's doing
-        if isinstance(event, Purchase):
-            self.purchase(state, customer, event, at, out)
-        elif isinstance(event, Refund):
-            self.refund(state, customer, event, at, out)
+        if kind == "purchase":
+            self.purchase(state, customer, event, at, out)  # type: ignore[arg-type]
+        elif kind == "refund":
+            self.refund(state, customer, event, at, out)  # type: ignore[arg-type]
         else:
-            self.customer_event(customer, event, at, out)
+            self.customer_event(customer, event, at, out)  # type: ignore[arg-type]
         # Even a refused event is done: replaying it must not run again.
         customer.seen[event.id] = at
         customer.last_event_at = at
@@ -648,7 +649,7 @@ class Engine:
                 out.notes.append(f"code {code} refused: no such code")
             else:
                 entered[key] = code
-        found = []
+        found: list[Any] = []
         for source in self.spec.sources:
             if isinstance(source, OfferSpec):
                 reason = self.offer_refusal(state, customer, source, ctx, entered)
@@ -757,7 +758,7 @@ class Engine:
         """The discount a source would give now, leaving the basket as it was."""
         saved = [line.net for line in basket.lines]
         value = self.apply(source, customer, basket, ctx, {}, trial=True)
-        for line, net in zip(basket.lines, saved):
+        for line, net in zip(basket.lines, saved, strict=True):
             line.net = net
         return value
 
@@ -811,7 +812,7 @@ class Engine:
     def scale_value(self, scale: ScaleSpec, basket: Basket, ctx: Context, gross: bool = False) -> Decimal:
         if scale.base_kind == "expr":
             assert scale.base is not None
-            return scale.base(ctx)
+            return Decimal(scale.base(ctx))
         indexes = basket.matching(scale.items)
         if scale.base_kind == "quantity":
             return Decimal(sum(basket.lines[i].quantity for i in indexes))
@@ -1065,10 +1066,10 @@ class Engine:
                 line[1] = 0
         else:
             wanted: dict[str, int] = {}
-            for line in refund.lines:
-                wanted[line.product] = wanted.get(line.product, 0) + line.quantity
+            for unit in refund.lines:
+                wanted[unit.product] = wanted.get(unit.product, 0) + unit.quantity
             for product, quantity in wanted.items():
-                have = sum(l[1] for l in record.lines if l[0] == product)
+                have = sum(ln[1] for ln in record.lines if ln[0] == product)
                 if quantity > have:
                     out.status = "rejected"
                     out.notes.append(f"cannot refund {quantity} x {product}: {have} left on purchase {refund.purchase_id}")
@@ -1082,11 +1083,11 @@ class Engine:
                         returned[index] += take
                         value += take * line[2]
         value = self.round(value)
-        if value <= 0 and all(l[1] == 0 for l in record.lines) and record.refunded >= record.total:
+        if value <= 0 and all(ln[1] == 0 for ln in record.lines) and record.refunded >= record.total:
             out.status = "rejected"
             out.notes.append(f"purchase {refund.purchase_id} was already refunded in full")
             return
-        whole = all(l[1] == 0 for l in record.lines)
+        whole = all(ln[1] == 0 for ln in record.lines)
         fraction = Fraction(1) if whole or record.total == 0 else Fraction(value) / Fraction(record.total)
         paid_in_money = record.total - record.redeemed
         if whole:
@@ -1137,13 +1138,13 @@ class Engine:
             scale = self.sources_by_name[name]
             if scale.base_kind in ("quantity", "amount"):
                 # The units returned that the scale counted, not a share of the money.
-                share = _ZERO
+                counted = _ZERO
                 for index, units in enumerate(returned):
                     if units and scale.items.matches(record.lines[index][0], record.categories[index]):
-                        share += Decimal(units) if scale.base_kind == "quantity" else units * record.lines[index][2]
+                        counted += Decimal(units) if scale.base_kind == "quantity" else units * record.lines[index][2]
             else:
-                share = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            customer.scale_entries.setdefault(name, []).append([record.at, -share])
+                counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+            customer.scale_entries.setdefault(name, []).append([record.at, -counted])
         for name, given in record.stamps.items():
             self.refund_stamps(customer, name, given, record, returned, fraction, out)
         if whole:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 from typing import Any
@@ -150,7 +150,7 @@ def _ledger_utc(t: datetime) -> datetime:
     """Exact instant: same-zone comparisons in Python look at wall time and ignore fold."""
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"datetime {t.isoformat()} has no time zone")
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def _ledger_is_expired(lot: Lot, as_of: datetime) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 _PERIODS_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -57,7 +57,7 @@ def _periods_midnight(tz: tzinfo, year: int, month: int, day: int) -> datetime:
 
 def _periods_utc(t: datetime) -> datetime:
     """Exact instant for comparison: same-zone comparisons in Python ignore fold."""
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def add_days(t: datetime, n: int) -> datetime:

@@ -67,7 +67,7 @@ class Basket:
     def apply(self, per_line: list[Decimal]) -> Decimal:
         """Take per-line discounts off; returns the total taken."""
         taken = ZERO
-        for line, amount in zip(self.lines, per_line):
+        for line, amount in zip(self.lines, per_line, strict=True):
             amount = min(amount, line.net)
             if amount > 0:
                 line.net -= amount

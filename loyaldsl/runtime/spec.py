@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .bands import Band
 
@@ -48,10 +49,10 @@ class EarnSpec:
     points: Decimal = Decimal(0)
     per: Decimal | None = None
     rate: Decimal | None = None  # a fraction
-    base: Optional[Value] = None
+    base: Value | None = None
     items: ItemFilterSpec = ALL_ITEMS
     action: str | None = None
-    when: Optional[Cond] = None
+    when: Cond | None = None
     bands: tuple[Band, ...] = ()
     label: str = ""  # the clause as written, shown as the reason for the points
 
@@ -63,7 +64,7 @@ class MultiplierSpec:
     weekdays: frozenset[int] = frozenset()  # 0 = Monday
     start: _dt.time | None = None
     end: _dt.time | None = None
-    when: Optional[Cond] = None
+    when: Cond | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ class WalletSpec:
     pending: DurationSpec | None = None
     expiry: ExpirySpec | None = None
     redeem_cap: Decimal | None = None  # a fraction of redeem_base
-    redeem_base: Optional[Value] = None
+    redeem_base: Value | None = None
     allow_negative: bool = False
     combine: str = "compound"  # compound | best
 
@@ -126,10 +127,10 @@ class TiersSpec:
 class EffectSpec:
     kind: str  # discount | multibuy | give-points | give-coupon
     percent: Decimal | None = None  # a fraction
-    amount: Optional[Value] = None  # money, for fixed discounts
+    amount: Value | None = None  # money, for fixed discounts
     target: str = "order"  # order | items | each | cheapest
     items: ItemFilterSpec = ALL_ITEMS
-    cap: Optional[Value] = None
+    cap: Value | None = None
     buy: int = 0
     get: int = 0
     repeating: bool = True
@@ -142,7 +143,7 @@ class EffectSpec:
 class OfferSpec:
     kind: str  # rule | code | coupon
     name: str
-    when: Optional[Cond] = None
+    when: Cond | None = None
     when_text: str = ""
     once_per_customer: bool = False
     effects: tuple[EffectSpec, ...] = ()
@@ -163,12 +164,12 @@ class OfferSpec:
 class ScaleSpec:
     name: str
     base_kind: str  # expr | quantity | amount
-    base: Optional[Value] = None
+    base: Value | None = None
     items: ItemFilterSpec = ALL_ITEMS
     window: WindowSpec | None = None
     marginal: bool = False
     bands: tuple[Band, ...] = ()
-    when: Optional[Cond] = None
+    when: Cond | None = None
     when_text: str = ""
 
 
@@ -180,9 +181,9 @@ class StampCardSpec:
     count: int = 1
     items: ItemFilterSpec = ALL_ITEMS
     per: Decimal | None = None
-    base: Optional[Value] = None
+    base: Value | None = None
     carry_remainder: bool = False
-    when: Optional[Cond] = None
+    when: Cond | None = None
     reward_kind: str = "free-item"  # free-item | coupon | points
     reward_items: ItemFilterSpec = ALL_ITEMS
     reward_coupon: str | None = None

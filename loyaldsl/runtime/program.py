@@ -1,0 +1,49 @@
+"""The API a shop calls: one class around the engine, with state that is plain JSON.
+
+A compiled module subclasses CompiledProgram with its own SPEC; the interpreter's
+`--engine compiled` path and the differential tests use the same class.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any
+
+from .dicts import event_from_dict
+from .engine import Engine, State
+from .model import Event
+from .outcome import CustomerReport, Outcome
+from .persist import state_from_json, state_to_json
+from .spec import ProgramSpec
+
+
+class CompiledProgram:
+    """`process(state, event)` applies one event and says what happened.
+
+    `state` holds every customer the program has seen; keep it between calls, or save
+    it with `state_to_json` (one dict per customer under "customers") and load it back
+    with `state_from_json`. Events are the records of this module (Purchase, Refund,
+    CustomerEvent) or dicts in the JSON Lines shape.
+    """
+
+    def __init__(self, spec: ProgramSpec) -> None:
+        self.spec = spec
+        self.engine = Engine(spec)
+
+    def new_state(self) -> State:
+        return self.engine.new_state()
+
+    def process(self, state: State, event: Event | Mapping[str, Any]) -> Outcome:
+        if isinstance(event, Mapping):
+            event = event_from_dict(event, self.engine.zone)
+        return self.engine.process(state, event)
+
+    def report(self, state: State, customer: str, as_of: _dt.datetime) -> CustomerReport:
+        return self.engine.report(state, customer, as_of)
+
+    def state_to_json(self, state: State) -> dict[str, Any]:
+        return state_to_json(state)
+
+    def state_from_json(self, data: Mapping[str, Any]) -> State:
+        return state_from_json(dict(data), self.engine.zone)
