@@ -1646,7 +1646,11 @@ class CustomerReport:
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SEEN_DAYS = 400  # how long event ids are remembered when no refund window is stated
+# Memory per customer is bounded by time windows, never by the length of the stream:
+# refund records live for the refund window (a year unless the program states one),
+# event ids for a month (an older replay is caught anyway: it comes out of time order).
+_SEEN_DAYS = 31
+DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 
 
 # ------------------------------------------------------------------ state
@@ -1816,6 +1820,7 @@ class Engine:
         self.offer_codes = {s.name.casefold(): s for s in spec.sources if isinstance(s, OfferSpec) and s.kind == "code"}
         self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
+        self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
 
     # ------------------------------------------------------------ public API
@@ -1935,12 +1940,20 @@ class Engine:
                 card = customer.cards[source.name]
                 card.entries = [e for e in card.entries if self.add(e[0], source.expiry) > at]
         customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
-        horizon = add_days(at, -_SEEN_DAYS)
-        if self.spec.refund_window is not None:
-            horizon = min(horizon, add_duration(at, -self.spec.refund_window.amount, self.spec.refund_window.unit))
-            for pid in [pid for pid, rec in customer.purchases.items() if self.add(rec.at, self.spec.refund_window) < at]:
-                del customer.purchases[pid]
-        if len(customer.seen) > 64:
+        self.forget(customer, at)
+
+    def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
+        """Drop what no later event can need: refund records past the refund window
+        (and the ledger's records of them, a month later, for monthly credits), event
+        ids older than a month."""
+        cutoff = add_duration(at, -self.refund_window.amount, self.refund_window.unit)
+        if customer.purchases and next(iter(customer.purchases.values())).at < cutoff:
+            customer.purchases = {pid: rec for pid, rec in customer.purchases.items() if rec.at >= cutoff}
+        for ledger in customer.wallets.values():
+            if len(ledger.sources) > 16:
+                ledger.forget_before(add_months(cutoff, -1))
+        if len(customer.seen) > 16:
+            horizon = add_days(at, -_SEEN_DAYS)
             customer.seen = {k: v for k, v in customer.seen.items() if v >= horizon}
 
     def expire_wallets(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
@@ -2652,9 +2665,9 @@ class Engine:
         record = customer.purchases.get(refund.purchase_id)
         if record is None:
             out.status = "rejected"
-            out.notes.append(f"no purchase {refund.purchase_id} of this customer to refund" + (" (or it is past the refund window)" if self.spec.refund_window else ""))
+            out.notes.append(f"no purchase {refund.purchase_id} of this customer to refund (or it is past the refund window)")
             return
-        if self.spec.refund_window is not None and self.add(record.at, self.spec.refund_window) < at:
+        if self.add(record.at, self.refund_window) < at:
             out.status = "rejected"
             out.notes.append(f"purchase {refund.purchase_id} is past the refund window")
             return
