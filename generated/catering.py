@@ -1639,27 +1639,18 @@ class CustomerReport:
 
 
 # ============================================================================
-# runtime/engine.py
-# The engine: runs a ProgramSpec over events, one customer state at a time.
+# runtime/state.py
+# A customer's state as the engine keeps it between events: plain records, so it
+# can be saved as JSON (persist.py) and loaded into either engine.
 # ============================================================================
 
-_ZERO = Decimal(0)
-_ONE = Decimal(1)
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-# Memory per customer is bounded by time windows, never by the length of the stream:
-# refund records live for the refund window (a year unless the program states one),
-# event ids for a month (an older replay is caught anyway: it comes out of time order).
-_SEEN_DAYS = 31
-DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
-
-
-# ------------------------------------------------------------------ state
+_STATE_ZERO = Decimal(0)
 
 
 @dataclass(slots=True)
 class CardState:
     entries: list[list[Any]] = field(default_factory=list)  # [at, stamps, source]
-    remainder: Decimal = _ZERO  # money toward the next stamp, with "remainder carries over"
+    remainder: Decimal = _STATE_ZERO  # money toward the next stamp, with "remainder carries over"
     rewards: int = 0  # full cards whose free item is not yet taken
 
     @property
@@ -1686,9 +1677,9 @@ class PurchaseRecord:
     at: _dt.datetime
     lines: list[list[Any]]  # [product, units left, net per unit]
     total: Decimal
-    refunded: Decimal = _ZERO  # value of the goods returned so far
-    redeemed: Decimal = _ZERO  # the part of the total paid with points
-    refunded_money: Decimal = _ZERO
+    refunded: Decimal = _STATE_ZERO  # value of the goods returned so far
+    redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
+    refunded_money: Decimal = _STATE_ZERO
     applied: list[str] = field(default_factory=list)  # offers whose uses it counted
     categories: list[str] = field(default_factory=list)  # per line, for scale counts
     stamped: dict[str, list[int]] = field(default_factory=dict)  # card -> stamped units per line
@@ -1696,7 +1687,7 @@ class PurchaseRecord:
     stamps: dict[str, int] = field(default_factory=dict)
     coupons: list[str] = field(default_factory=list)
     scale_values: dict[str, Decimal] = field(default_factory=dict)
-    points_metric: Decimal = _ZERO
+    points_metric: Decimal = _STATE_ZERO
 
 
 @dataclass(slots=True)
@@ -1706,7 +1697,7 @@ class CustomerState:
     birth_date: _dt.date | None = None
     birthday_year: int = 0
     orders: int = 0
-    spend: Decimal = _ZERO
+    spend: Decimal = _STATE_ZERO
     last_visit: _dt.datetime | None = None
     last_event_at: _dt.datetime | None = None
     seen: dict[str, _dt.datetime] = field(default_factory=dict)
@@ -1733,28 +1724,36 @@ class State:
     code_uses: dict[str, int] = field(default_factory=dict)
 
 
-# ------------------------------------------------------------------ evaluation context
+# ============================================================================
+# runtime/context.py
+# What conditions and amounts see when they are evaluated: `order.*` and `customer.*`
+# of the language, as attributes the interpreter's closures and the compiled module's
+# functions both read.
+# ============================================================================
+
+_CONTEXT_ZERO = Decimal(0)
+_CONTEXT_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class Context:
     """What conditions and amounts see: `order.*` and `customer.*` of the language."""
 
-    __slots__ = ("engine", "customer", "at", "basket", "redeemed")
+    __slots__ = ("periods", "customer", "at", "basket", "redeemed")
 
-    def __init__(self, engine: Engine, customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> None:
-        self.engine = engine
+    def __init__(self, periods: dict[str, tuple[_dt.date, _dt.date]], customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> None:
+        self.periods = periods
         self.customer = customer
         self.at = at
         self.basket = basket
-        self.redeemed = _ZERO
+        self.redeemed = _CONTEXT_ZERO
 
     @property
     def order_subtotal(self) -> Decimal:
-        return self.basket.subtotal if self.basket else _ZERO
+        return self.basket.subtotal if self.basket else _CONTEXT_ZERO
 
     @property
     def order_total(self) -> Decimal:
-        return self.basket.total if self.basket else _ZERO
+        return self.basket.total if self.basket else _CONTEXT_ZERO
 
     @property
     def order_paid(self) -> Decimal:
@@ -1766,11 +1765,11 @@ class Context:
 
     @property
     def order_items(self) -> Decimal:
-        return Decimal(self.basket.items) if self.basket else _ZERO
+        return Decimal(self.basket.items) if self.basket else _CONTEXT_ZERO
 
     @property
     def order_day(self) -> str:
-        return _WEEKDAYS[self.at.weekday()]
+        return _CONTEXT_WEEKDAYS[self.at.weekday()]
 
     @property
     def order_time(self) -> _dt.time:
@@ -1798,11 +1797,25 @@ class Context:
 
     def customer_points(self, wallet: str) -> Decimal:
         ledger = self.customer.wallets.get(wallet)
-        return ledger.available(self.at) if ledger else _ZERO
+        return ledger.available(self.at) if ledger else _CONTEXT_ZERO
 
     def during(self, period: str) -> bool:
-        start, end = self.engine.spec.periods[period]
+        start, end = self.periods[period]
         return start <= self.at.date() <= end
+
+
+# ============================================================================
+# runtime/engine.py
+# The engine: runs a ProgramSpec over events, one customer state at a time.
+# ============================================================================
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+# Memory per customer is bounded by time windows, never by the length of the stream:
+# refund records live for the refund window (a year unless the program states one),
+# event ids for a month (an older replay is caught anyway: it comes out of time order).
+_SEEN_DAYS = 31
+DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 
 
 # ------------------------------------------------------------------ the engine
@@ -2053,7 +2066,7 @@ class Engine:
             customer.birthday_year = at.year
 
     def holds(self, cond: Any, customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> bool:
-        return cond is None or bool(cond(Context(self, customer, at, basket)))
+        return cond is None or bool(cond(Context(self.spec.periods, customer, at, basket)))
 
     # ------------------------------------------------------------ tiers
     def metric_value(self, customer: CustomerState, at: _dt.datetime, before: bool = False) -> Decimal:
@@ -2191,7 +2204,7 @@ class Engine:
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
         basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding)
-        ctx = Context(self, customer, at, basket)
+        ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
         cancelled = self.exclusions(eligible, out)

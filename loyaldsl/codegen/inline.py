@@ -21,6 +21,8 @@ MODULES = (
     "spec",
     "pricing",
     "outcome",
+    "state",
+    "context",
     "engine",
     "persist",
     "dicts",

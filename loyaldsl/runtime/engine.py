@@ -15,14 +15,14 @@ Both engines (the interpreter and a compiled module) call this same code.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from fractions import Fraction
-from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .bands import marginal_amount_discount, slab_rate
+from .context import Context
 from .currency import format_money, minor_unit, round_money
 from .ledger import Ledger
 from .model import CustomerEvent, Event, Purchase, Refund, event_kind
@@ -40,168 +40,16 @@ from .periods import (
     window_start,
 )
 from .pricing import Basket
-from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, TierSpec, WalletSpec, WindowSpec
+from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec, WindowSpec
+from .state import CardState, CustomerState, Holding, PurchaseRecord, State
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Memory per customer is bounded by time windows, never by the length of the stream:
 # refund records live for the refund window (a year unless the program states one),
 # event ids for a month (an older replay is caught anyway: it comes out of time order).
 _SEEN_DAYS = 31
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
-
-
-# ------------------------------------------------------------------ state
-
-
-@dataclass(slots=True)
-class CardState:
-    entries: list[list[Any]] = field(default_factory=list)  # [at, stamps, source]
-    remainder: Decimal = _ZERO  # money toward the next stamp, with "remainder carries over"
-    rewards: int = 0  # full cards whose free item is not yet taken
-
-    @property
-    def stamps(self) -> int:
-        return sum(entry[1] for entry in self.entries)
-
-
-@dataclass(slots=True)
-class Holding:
-    """A coupon a customer holds."""
-
-    name: str
-    issued_at: _dt.datetime
-    expires_at: _dt.datetime | None
-    uses_left: int | None
-    source: str
-
-
-@dataclass(slots=True)
-class PurchaseRecord:
-    """What a refund needs: per line the units left and their net price, the money
-    it counted toward metrics, and the stamps and coupons it gave."""
-
-    at: _dt.datetime
-    lines: list[list[Any]]  # [product, units left, net per unit]
-    total: Decimal
-    refunded: Decimal = _ZERO  # value of the goods returned so far
-    redeemed: Decimal = _ZERO  # the part of the total paid with points
-    refunded_money: Decimal = _ZERO
-    applied: list[str] = field(default_factory=list)  # offers whose uses it counted
-    categories: list[str] = field(default_factory=list)  # per line, for scale counts
-    stamped: dict[str, list[int]] = field(default_factory=dict)  # card -> stamped units per line
-    stamp_money: dict[str, Decimal] = field(default_factory=dict)  # card -> money counted toward stamps
-    stamps: dict[str, int] = field(default_factory=dict)
-    coupons: list[str] = field(default_factory=list)
-    scale_values: dict[str, Decimal] = field(default_factory=dict)
-    points_metric: Decimal = _ZERO
-
-
-@dataclass(slots=True)
-class CustomerState:
-    id: str
-    signed_up: _dt.datetime | None = None
-    birth_date: _dt.date | None = None
-    birthday_year: int = 0
-    orders: int = 0
-    spend: Decimal = _ZERO
-    last_visit: _dt.datetime | None = None
-    last_event_at: _dt.datetime | None = None
-    seen: dict[str, _dt.datetime] = field(default_factory=dict)
-    wallets: dict[str, Ledger] = field(default_factory=dict)
-    tier: int = -1
-    tier_manual: bool = False
-    reviewed_at: _dt.datetime | None = None
-    demoted_steps: int = 0
-    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value]
-    months: dict[str, Decimal] = field(default_factory=dict)
-    credited_through: str = ""
-    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)
-    cards: dict[str, CardState] = field(default_factory=dict)
-    coupons: list[Holding] = field(default_factory=list)
-    uses: dict[str, int] = field(default_factory=dict)
-    purchases: dict[str, PurchaseRecord] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class State:
-    """All customers, plus what is counted across customers (code uses in total)."""
-
-    customers: dict[str, CustomerState] = field(default_factory=dict)
-    code_uses: dict[str, int] = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------ evaluation context
-
-
-class Context:
-    """What conditions and amounts see: `order.*` and `customer.*` of the language."""
-
-    __slots__ = ("engine", "customer", "at", "basket", "redeemed")
-
-    def __init__(self, engine: Engine, customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> None:
-        self.engine = engine
-        self.customer = customer
-        self.at = at
-        self.basket = basket
-        self.redeemed = _ZERO
-
-    @property
-    def order_subtotal(self) -> Decimal:
-        return self.basket.subtotal if self.basket else _ZERO
-
-    @property
-    def order_total(self) -> Decimal:
-        return self.basket.total if self.basket else _ZERO
-
-    @property
-    def order_paid(self) -> Decimal:
-        return self.order_total - self.redeemed
-
-    @property
-    def order_discount(self) -> Decimal:
-        return self.order_subtotal - self.order_total
-
-    @property
-    def order_items(self) -> Decimal:
-        return Decimal(self.basket.items) if self.basket else _ZERO
-
-    @property
-    def order_day(self) -> str:
-        return _WEEKDAYS[self.at.weekday()]
-
-    @property
-    def order_time(self) -> _dt.time:
-        return self.at.time().replace(tzinfo=None)
-
-    @property
-    def order_date(self) -> _dt.date:
-        return self.at.date()
-
-    @property
-    def customer_orders(self) -> Decimal:
-        return Decimal(self.customer.orders)
-
-    @property
-    def customer_visits(self) -> Decimal:
-        return Decimal(self.customer.orders)
-
-    @property
-    def customer_spend(self) -> Decimal:
-        return self.customer.spend
-
-    @property
-    def customer_tier(self) -> int:
-        return self.customer.tier
-
-    def customer_points(self, wallet: str) -> Decimal:
-        ledger = self.customer.wallets.get(wallet)
-        return ledger.available(self.at) if ledger else _ZERO
-
-    def during(self, period: str) -> bool:
-        start, end = self.engine.spec.periods[period]
-        return start <= self.at.date() <= end
 
 
 # ------------------------------------------------------------------ the engine
@@ -452,7 +300,7 @@ class Engine:
             customer.birthday_year = at.year
 
     def holds(self, cond: Any, customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> bool:
-        return cond is None or bool(cond(Context(self, customer, at, basket)))
+        return cond is None or bool(cond(Context(self.spec.periods, customer, at, basket)))
 
     # ------------------------------------------------------------ tiers
     def metric_value(self, customer: CustomerState, at: _dt.datetime, before: bool = False) -> Decimal:
@@ -590,7 +438,7 @@ class Engine:
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
         basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding)
-        ctx = Context(self, customer, at, basket)
+        ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
         cancelled = self.exclusions(eligible, out)

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .engine import CardState, CustomerState, Holding, PurchaseRecord, State
 from .ledger import Ledger
+from .state import CardState, CustomerState, Holding, PurchaseRecord, State
 
 
 def _persist_time(value: _dt.datetime | None) -> str | None:

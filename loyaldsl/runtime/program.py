@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dicts import event_from_dict
-from .engine import Engine, State
+from .engine import Engine
 from .model import Event
 from .outcome import CustomerReport, Outcome
 from .persist import state_from_json, state_to_json
 from .spec import ProgramSpec
+from .state import State
 
 
 class CompiledProgram:

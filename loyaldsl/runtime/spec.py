@@ -9,9 +9,9 @@ what keeps the two engines equal on everything but expression evaluation.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Any
 
 from .bands import Band

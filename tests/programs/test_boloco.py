@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
+from tests.programs.support import check_program, day_clock, load_engine, run_sample_events
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "boloco.loyal"
-EVENTS = ROOT / "programs" / "boloco.events.jsonl"
+NAME = "boloco"
 NY = ZoneInfo("America/New_York")
 D = Decimal
-
-
-def engine():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-def at(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=NY)
+engine = partial(load_engine, NAME)  # a fresh interpreter for each call
+at = day_clock(NY, hour=12)
 
 
 def order(pid: str, when: dt.datetime, *lines: tuple[str, str, int, str], customer: str = "jess") -> Purchase:
@@ -51,8 +35,7 @@ def card(eng, state, when: dt.datetime, customer: str = "jess") -> tuple[int, in
 
 
 def test_program_checks_clean():
-    text = PROGRAM.read_text(encoding="utf-8")
-    assert check_source(text, str(PROGRAM)).diagnostics == ()
+    assert check_program(NAME).diagnostics == ()
 
 
 def test_30_45_45_earn_two_free_items_and_leave_20():
@@ -153,12 +136,6 @@ def test_a_refunded_order_takes_back_its_free_items_and_carry():
 
 
 def test_sample_events_run_clean():
-    eng = engine()
-    state = eng.new_state()
-    events = list(read_events(EVENTS, NY))
-    assert [e for e in events if isinstance(e, RowError)] == []
-    assert 10 <= len(events) <= 40
-    outcomes = [eng.process(state, e) for e in events]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, NY)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)
     assert any(o.discounts for o in outcomes)

@@ -6,42 +6,25 @@ states; the arithmetic is in the comment next to each assertion.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal as D
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund, RefundLine
+from tests.programs.support import check_program, discounts, engine_fixture, run_sample_events, text_clock
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "capsboutique.loyal"
-EVENTS = ROOT / "programs" / "capsboutique.events.jsonl"
+NAME = "capsboutique"
 MSK = ZoneInfo("Europe/Moscow")
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def load():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-@pytest.fixture
-def engine():
-    return load()
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=MSK)
+# The program states two L006 dead-zone warnings on purpose (see the check test below).
+ALLOWED_CODES = ("L006",)
+engine = engine_fixture(NAME, ALLOWED_CODES)
+at = text_clock(MSK)
 
 
 def line(product: str, category: str, price: str, quantity: int = 1) -> PurchaseLine:
@@ -57,10 +40,6 @@ def grinder(price: str) -> PurchaseLine:
     return line("grinder", "accessories", price)
 
 
-def discounts(out) -> dict[str, D]:
-    return {name: amount for name, amount in out.discounts}
-
-
 def earned(out, wallet: str = "bonus") -> D:
     return sum((p for w, p, _, _ in out.earned if w == wallet), D(0))
 
@@ -73,8 +52,7 @@ def wallet(report, name: str = "bonus"):
 
 
 def test_checks_clean_with_only_the_deliberate_dead_zone_warnings():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
+    checked = check_program(NAME)
     assert checked.ok
     # Only the two L006 dead-zone warnings the program states in its comments.
     assert sorted(d.code for d in checked.diagnostics) == ["L006", "L006"]
@@ -424,14 +402,8 @@ def test_refund_can_cost_a_tier(engine):
 
 
 def test_sample_events_run_clean():
-    engine = load()
-    state = engine.new_state()
-    items = list(read_events(EVENTS, MSK))
-    errors = [item for item in items if isinstance(item, RowError)]
-    assert errors == []
-    assert 25 <= len(items) <= 40
-    outcomes = [engine.process(state, item) for item in items]
-    assert [o.event_id for o in outcomes if o.status in ("rejected", "replay")] == []
+    # 25 to 40 events; none rejected or a replay (one cancelled event is fine).
+    outcomes = run_sample_events(NAME, MSK, allowed_codes=ALLOWED_CODES, count=(25, 40), ok_statuses=("ok", "cancelled"))
     customers = {o.customer for o in outcomes}
     assert len(customers) >= 4
     kinds = {o.kind for o in outcomes}

@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
+from tests.programs.support import check_program, day_clock, load_engine, run_sample_events
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "coffeetiers.loyal"
-EVENTS = ROOT / "programs" / "coffeetiers.events.jsonl"
+NAME = "coffeetiers"
 MSK = ZoneInfo("Europe/Moscow")
 D = Decimal
 TIER_1, TIER_2, TIER_3 = "Regular", "Friend", "Family"
-
-
-def engine():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-def at(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=MSK)
+engine = partial(load_engine, NAME)  # a fresh interpreter for each call
+at = day_clock(MSK, hour=9)
 
 
 def coffee(pid: str, when: dt.datetime, price: str = "200", customer: str = "masha") -> Purchase:
@@ -48,8 +34,7 @@ def reach_tier_3(eng, state):
 
 
 def test_program_checks_clean():
-    text = PROGRAM.read_text(encoding="utf-8")
-    assert check_source(text, str(PROGRAM)).diagnostics == ()
+    assert check_program(NAME).diagnostics == ()
 
 
 def test_tiers_by_visits_and_upgrade_immediately():
@@ -141,11 +126,5 @@ def test_refund_takes_the_points_back():
 
 
 def test_sample_events_run_clean():
-    eng = engine()
-    state = eng.new_state()
-    events = list(read_events(EVENTS, MSK))
-    assert [e for e in events if isinstance(e, RowError)] == []
-    assert 10 <= len(events) <= 40
-    outcomes = [eng.process(state, e) for e in events]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, MSK)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)

@@ -6,33 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import CustomerEvent, Purchase, PurchaseLine, Refund
+from tests.programs.support import check_program, day_clock, load_engine, run_sample_events
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "flyingclub.loyal"
-EVENTS = ROOT / "programs" / "flyingclub.events.jsonl"
+NAME = "flyingclub"
 LONDON = ZoneInfo("Europe/London")
 D = Decimal
-
-
-def engine():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-def at(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=LONDON)
+engine = partial(load_engine, NAME)  # a fresh interpreter for each call
+at = day_clock(LONDON, hour=10)
 
 
 def fare(pid: str, when: dt.datetime, price: str, customer: str = "amelia", redeem=()) -> Purchase:
@@ -58,8 +44,7 @@ def earned(out) -> Decimal:
 
 
 def test_program_checks_clean():
-    text = PROGRAM.read_text(encoding="utf-8")
-    assert check_source(text, str(PROGRAM)).diagnostics == ()
+    assert check_program(NAME).diagnostics == ()
 
 
 def test_red_on_joining():
@@ -219,13 +204,7 @@ def test_report_says_how_many_miles_gold_needs():
 
 
 def test_sample_events_run_clean():
-    eng = engine()
-    state = eng.new_state()
-    events = list(read_events(EVENTS, LONDON))
-    assert [e for e in events if isinstance(e, RowError)] == []
-    assert 10 <= len(events) <= 40
-    outcomes = [eng.process(state, e) for e in events]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, LONDON)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)
     assert any(o.kind == "tier" for o in outcomes)
     assert any(o.redeemed for o in outcomes)

@@ -6,48 +6,22 @@ Every expected number is worked by hand; the arithmetic is next to each assertio
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal as D
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
+from tests.programs.support import discounts, engine_fixture, run_sample_events, text_clock
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "gap.loyal"
-EVENTS = ROOT / "programs" / "gap.events.jsonl"
+NAME = "gap"
 MSK = ZoneInfo("Europe/Moscow")
 
 
-def load():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    assert checked.diagnostics == (), render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-@pytest.fixture
-def engine():
-    return load()
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=MSK)
+engine = engine_fixture(NAME)
+at = text_clock(MSK)
 
 
 def buy(pid, customer, when, price, product="jeans", quantity=1):
     return Purchase(pid, customer, at(when), (PurchaseLine(product, "clothing", quantity, D(price)),))
-
-
-def discounts(out) -> dict[str, D]:
-    return {name: amount for name, amount in out.discounts}
 
 
 def holds_card(engine, state, customer, when) -> bool:
@@ -167,13 +141,7 @@ def test_after_the_card_is_taken_away_a_new_qualifying_purchase_gives_it_again(e
 
 
 def test_sample_events_run_clean():
-    engine = load()
-    state = engine.new_state()
-    items = list(read_events(EVENTS, MSK))
-    assert [item for item in items if isinstance(item, RowError)] == []
-    assert 10 <= len(items) <= 40
-    outcomes = [engine.process(state, item) for item in items]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, MSK)  # 10 to 40 events, every one ok
     assert len({o.customer for o in outcomes}) >= 3
     assert any(o.kind == "refund" for o in outcomes)
     assert any(o.coupons_issued for o in outcomes)

@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund, RefundLine
+from tests.programs.support import check_program, day_clock, load_engine, run_sample_events
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "lensmaster.loyal"
-EVENTS = ROOT / "programs" / "lensmaster.events.jsonl"
+NAME = "lensmaster"
 MSK = ZoneInfo("Europe/Moscow")
 D = Decimal
-
-
-def engine():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-def at(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=MSK)
+engine = partial(load_engine, NAME)  # a fresh interpreter for each call
+at = day_clock(MSK, hour=12)
 
 
 def pair(pid: str, when: dt.datetime, price: str = "1780", quantity: int = 1, customer: str = "olga", product: str = "acuvue-oasys") -> Purchase:
@@ -47,8 +31,7 @@ def card(eng, state, customer: str, when: dt.datetime) -> tuple[int, int]:
 
 
 def test_program_checks_clean():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
+    checked = check_program(NAME)
     assert checked.ok
     assert checked.diagnostics == ()  # not even a warning
 
@@ -158,14 +141,7 @@ def test_refund_takes_the_stamp_back():
 
 
 def test_sample_events_run_clean():
-    eng = engine()
-    state = eng.new_state()
-    events = list(read_events(EVENTS, MSK))
-    errors = [e for e in events if isinstance(e, RowError)]
-    assert errors == []
-    assert 10 <= len(events) <= 40
-    outcomes = [eng.process(state, e) for e in events]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, MSK)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)
     assert any(o.discounts for o in outcomes)  # somebody gets a free pair
 

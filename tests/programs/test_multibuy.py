@@ -6,33 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
+from tests.programs.support import check_program, day_clock, load_engine, run_sample_events
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "multibuy.loyal"
-EVENTS = ROOT / "programs" / "multibuy.events.jsonl"
+NAME = "multibuy"
 MSK = ZoneInfo("Europe/Moscow")
 D = Decimal
-
-
-def engine():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-def at(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=MSK)
+engine = partial(load_engine, NAME)  # a fresh interpreter for each call
+at = day_clock(MSK, hour=12)
 
 
 def buy(*lines: tuple[str, str, int, str], pid: str = "p1", when: dt.datetime | None = None, customer: str = "lena", redeem=()) -> Purchase:
@@ -55,8 +41,7 @@ def points(out) -> Decimal:
 
 
 def test_program_checks_clean():
-    text = PROGRAM.read_text(encoding="utf-8")
-    assert check_source(text, str(PROGRAM)).diagnostics == ()
+    assert check_program(NAME).diagnostics == ()
 
 
 @pytest.mark.parametrize(
@@ -174,12 +159,6 @@ def test_returning_a_whole_three_for_two_basket():
 
 
 def test_sample_events_run_clean():
-    eng = engine()
-    state = eng.new_state()
-    events = list(read_events(EVENTS, MSK))
-    assert [e for e in events if isinstance(e, RowError)] == []
-    assert 10 <= len(events) <= 40
-    outcomes = [eng.process(state, e) for e in events]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, MSK)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)
     assert any(len(o.discounts) == 2 for o in outcomes)

@@ -6,48 +6,24 @@ Every expected number is worked by hand; the arithmetic is next to each assertio
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal as D
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund, RefundLine
+from tests.programs.support import discounts, engine_fixture, run_sample_events, text_clock
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "thresholds.loyal"
-EVENTS = ROOT / "programs" / "thresholds.events.jsonl"
+NAME = "thresholds"
 MSK = ZoneInfo("Europe/Moscow")
 
 
-def load():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    assert checked.diagnostics == (), render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-@pytest.fixture
-def engine():
-    return load()
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=MSK)
+engine = engine_fixture(NAME)
+at = text_clock(MSK)
 
 
 def buy(pid, customer, when, *lines):
     return Purchase(pid, customer, at(when), tuple(PurchaseLine(p, "appliances", q, D(price)) for p, q, price in lines))
-
-
-def discounts(out) -> dict[str, D]:
-    return {name: amount for name, amount in out.discounts}
 
 
 @pytest.mark.parametrize(
@@ -92,13 +68,7 @@ def test_returning_one_line_refunds_its_discounted_price(engine):
 
 
 def test_sample_events_run_clean():
-    engine = load()
-    state = engine.new_state()
-    items = list(read_events(EVENTS, MSK))
-    assert [item for item in items if isinstance(item, RowError)] == []
-    assert 10 <= len(items) <= 40
-    outcomes = [engine.process(state, item) for item in items]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, MSK)  # 10 to 40 events, every one ok
     assert len({o.customer for o in outcomes}) >= 3
     assert any(o.kind == "refund" for o in outcomes)
     assert any(o.discounts for o in outcomes)

@@ -8,35 +8,21 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from loyaldsl.check import check_source
-from loyaldsl.diagnostics import render_all
-from loyaldsl.events import RowError, read_events
-from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import CustomerEvent, Purchase, PurchaseLine, Refund
+from tests.programs.support import check_program, day_clock, load_engine, program_source, run_sample_events
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "programs" / "unicode.loyal"
-EVENTS = ROOT / "programs" / "unicode.events.jsonl"
+NAME = "unicode"
 KUWAIT = ZoneInfo("Asia/Kuwait")
 D = Decimal
 
 BRONZE, SILVER, GOLD = "برنزی", "نقره\u200cای", "طلایی"
 COFFEE, TEA, PASTRY, SWEETS = "قهوه", "چای", "شیرینی", "મીઠાઈ"
 WALLET = "امتیاز"
-
-
-def engine():
-    text = PROGRAM.read_text(encoding="utf-8")
-    checked = check_source(text, str(PROGRAM))
-    assert checked.ok, render_all(checked.diagnostics, str(PROGRAM), text)
-    return interpreter(checked)
-
-
-def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=KUWAIT)
+engine = partial(load_engine, NAME)  # a fresh interpreter for each call
+at = day_clock(KUWAIT, hour=10)
 
 
 def buy(pid: str, when: dt.datetime, category: str, price: str, quantity: int = 1, customer: str = "سارا", redeem=()) -> Purchase:
@@ -58,9 +44,8 @@ def earned(out) -> Decimal:
 
 
 def test_program_checks_clean_and_keeps_the_names():
-    text = PROGRAM.read_text(encoding="utf-8")
-    assert unicodedata.is_normalized("NFC", text)
-    checked = check_source(text, str(PROGRAM))
+    assert unicodedata.is_normalized("NFC", program_source(NAME))
+    checked = check_program(NAME)
     assert checked.diagnostics == ()
     assert checked.symbols.tiers == (BRONZE, SILVER, GOLD)  # the ZWNJ stays inside نقره‌ای
     assert checked.symbols.categories == frozenset({COFFEE, TEA, PASTRY, SWEETS})
@@ -188,13 +173,7 @@ def test_refund_in_fils():
 
 
 def test_sample_events_run_clean():
-    eng = engine()
-    state = eng.new_state()
-    events = list(read_events(EVENTS, KUWAIT))
-    assert [e for e in events if isinstance(e, RowError)] == []
-    assert 10 <= len(events) <= 40
-    outcomes = [eng.process(state, e) for e in events]
-    assert [o.event_id for o in outcomes if o.status != "ok"] == []
+    outcomes = run_sample_events(NAME, KUWAIT)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)
     assert any(o.kind == "action" and o.earned for o in outcomes)
     assert any(o.tier_after == SILVER for o in outcomes)
