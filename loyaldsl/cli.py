@@ -11,8 +11,9 @@ import functools
 import json
 import sys
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
@@ -67,17 +68,17 @@ def read_text(path: str) -> str:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise usage_error(f"no such file: {path}")
+        raise usage_error(f"no such file: {path}") from None
     except IsADirectoryError:
-        raise usage_error(f"{path} is a folder; give a .loyal file")
+        raise usage_error(f"{path} is a folder; give a .loyal file") from None
     except OSError as exc:
-        raise usage_error(f"cannot read {path}: {exc.strerror}")
+        raise usage_error(f"cannot read {path}: {exc.strerror}") from None
     if b"\x00" in data:
-        raise usage_error(f"{path} is a binary file, not a program")
+        raise usage_error(f"{path} is a binary file, not a program") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise usage_error(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8")
+        raise usage_error(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
 def load_program(path: str, quiet_warnings: bool = False) -> CheckedProgram:
@@ -156,7 +157,7 @@ def parse_as_of(value: str | None, zone: Any) -> dt.datetime | None:
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (2026-05-01) or a date-time (2026-05-01T12:00)", param_hint="--as-of")
+        raise click.BadParameter(f"{value!r} is not a date (2026-05-01) or a date-time (2026-05-01T12:00)", param_hint="--as-of") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment
@@ -200,7 +201,7 @@ def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: st
         source = ev.EventsSource.open(events, zone, fmt)
         errors = [item for item in source if isinstance(item, ev.RowError)]
     except ev.EventsFileError as exc:
-        raise usage_error(str(exc))
+        raise usage_error(str(exc)) from None
     if errors:
         for error in errors[:50]:
             click.echo(ev.format_row_error(events, error, source.fmt), err=True)
@@ -263,7 +264,7 @@ def compile_(program: str, output: str | None) -> None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(source, encoding="utf-8")
     except OSError as exc:
-        raise usage_error(f"cannot write {output}: {exc.strerror}")
+        raise usage_error(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"{program} -> {output}", err=True)
 
 

@@ -319,7 +319,7 @@ def _localize(naive: dt.datetime, tz: ZoneInfo, shown: str) -> dt.datetime:
     second = naive.replace(tzinfo=tz, fold=1)
     if first.utcoffset() == second.utcoffset():
         return first
-    back = first.astimezone(dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
+    back = first.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
     if back != naive:
         raise _Bad(
             f"{shown} does not exist in {tz} (the clocks jump forward then); "
@@ -804,7 +804,7 @@ def _csv_row(cells: list[str], row: int, raw: str, header: _Header) -> _CsvRow:
         hint = "; put a value that contains a comma in double quotes" if len(cells) > width else ""
         problems.append((None, f"this row has {len(cells)} values but the header names {width} columns{hint}"))
     values: dict[str, str] = {}
-    for column, cell in zip(header.columns, cells):
+    for column, cell in zip(header.columns, cells, strict=False):
         text = _clean(cell)
         if "\n" in text or "\r" in text:
             start = text if len(text) <= 40 else text[:40] + "..."
@@ -925,7 +925,7 @@ class _TimeOrder:
         self._last_row = 0
 
     def problem(self, at: dt.datetime) -> str | None:
-        if self._last is None or self._last_utc is None or at.astimezone(dt.timezone.utc) >= self._last_utc:
+        if self._last is None or self._last_utc is None or at.astimezone(dt.UTC) >= self._last_utc:
             return None
         return (
             f"events must be in time order: {at.isoformat()} comes after {self._last.isoformat()} "
@@ -933,7 +933,7 @@ class _TimeOrder:
         )
 
     def accept(self, at: dt.datetime, row: int) -> None:
-        self._last, self._last_utc, self._last_row = at, at.astimezone(dt.timezone.utc), row
+        self._last, self._last_utc, self._last_row = at, at.astimezone(dt.UTC), row
 
 
 def _rejections(rows: list[tuple[int, str]], problems: Mapping[int, list[Problem]]) -> Iterator[RowError]:

@@ -8,8 +8,9 @@ event, so the interpreter stays close to a compiled module's speed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from loyaldsl.check import CheckedProgram
 from loyaldsl.check.lints import constant_value

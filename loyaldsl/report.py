@@ -3,8 +3,8 @@ event, then balances. Formatting only; the numbers come from the engine."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable
 
 from loyaldsl.runtime.currency import format_money
 from loyaldsl.runtime.outcome import CustomerReport, Outcome

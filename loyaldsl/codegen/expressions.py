@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from loyaldsl.interpret import ORDER_ATTRS, CUSTOMER_ATTRS
+from loyaldsl.interpret import CUSTOMER_ATTRS, ORDER_ATTRS
 from loyaldsl.syntax import nodes as n
 
 
