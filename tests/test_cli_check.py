@@ -71,7 +71,7 @@ def test_program_with_only_warnings_exits_0_and_shows_them(tmp_path):
     path = write(tmp_path, "cafe.loyal", WARNINGS_ONLY)
     result = run(path)
     assert result.exit_code == 0
-    assert f"{path}:11:10: warning[L011]: the tiers do not say when an upgrade takes effect\n" in result.stdout
+    assert f"{path}:11:1: warning[L011]: the tiers do not say when an upgrade takes effect\n" in result.stdout
     assert result.stdout.endswith(f"\n{path}: 1 warning\n")
 
 

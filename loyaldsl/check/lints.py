@@ -132,9 +132,24 @@ def _expiry_before_available(points: n.PointsDecl) -> Iterator[Diagnostic]:
         )
 
 
+def _unparsed_kinds(program: n.Program) -> set[str]:
+    """The kinds of the blocks the parser had to drop (see `parser.ParsedProgram`)."""
+    return {block.kind for block in getattr(program, "unparsed", ())}
+
+
+# Blocks that cannot give a coupon: with only these unparsed, "never given" still holds.
+_GIVE_NO_COUPON = {"program", "points", "tiers", "scale", "stacking", "period", "test", "invariant"}
+
+
 def _stacking_stated(program: n.Program) -> Iterator[Diagnostic]:
+    if "stacking" in _unparsed_kinds(program):
+        return  # the stacking block has a syntax error; that is reported
     discounting = [o for o in program.offers if any(isinstance(e, (n.Discount, n.MultiBuy)) for e in o.effects)]
-    sources = [*discounting, *program.scales, *(c for c in program.stamp_cards if c.reward and c.reward.kind == "free-item")]
+    every = [*discounting, *program.scales, *(c for c in program.stamp_cards if c.reward and c.reward.kind == "free-item")]
+    named: dict[str, n.Decl] = {}
+    for source in every:
+        named.setdefault(source.name.text, source)  # a name declared twice is N006
+    sources = list(named.values())
     if len(sources) >= 2 and program.stacking is None:
         names = ", ".join(f"`{s.name.text}`" for s in sources[:4])
         yield error(
@@ -155,8 +170,9 @@ def _unreachable(program: n.Program) -> Iterator[Diagnostic]:
     for card in program.stamp_cards:
         if card.reward and card.reward.coupon:
             given.add(card.reward.coupon.text)
+    maybe_given = not _unparsed_kinds(program) <= _GIVE_NO_COUPON  # by a block with a syntax error
     for offer in program.offers:
-        if offer.kind == "coupon" and offer.name.text not in given:
+        if offer.kind == "coupon" and offer.name.text not in given and not maybe_given:
             yield warning(
                 "L002",
                 offer.name.span,

@@ -9,7 +9,9 @@ import attrs
 @attrs.frozen
 class Type:
     kind: str  # money points percent number duration date time weekday tier bool
-    unit: str | None = None  # currency code for money, wallet name for points
+    # currency code for money (None: the program's currency is unknown), wallet name
+    # for points, what is counted for a count (None: a bare number, any count)
+    unit: str | None = None
 
     def __str__(self) -> str:
         label = _LABELS.get(self.kind, self.kind)
@@ -48,6 +50,29 @@ def points(name: str) -> Type:
     return Type("points", name)
 
 
+def count(unit: str | None) -> Type:
+    """A count of something: `Count[items]`; `count(None)` is a bare number."""
+    return Type("number", COUNT_UNITS[unit] if unit is not None else None)
+
+
+def compatible(left: Type, right: Type) -> bool:
+    """Whether two values may be compared or added. A unit of None is a wildcard for
+    money (the program's currency is unknown after an error) and counts (a bare number
+    goes with a count of anything); tiers compare with tiers."""
+    if UNKNOWN in (left, right):
+        return True
+    if left.kind != right.kind:
+        return False
+    if left.kind == "tier" or left.unit == right.unit:
+        return True
+    return left.kind in ("money", "number") and (left.unit is None or right.unit is None)
+
+
+def join(left: Type, right: Type) -> Type:
+    """The type of `left + right` for compatible types: the one with a unit."""
+    return left if left.unit is not None else right
+
+
 DURATION_UNITS = {
     "day": "days",
     "days": "days",
@@ -59,7 +84,20 @@ DURATION_UNITS = {
     "years": "years",
 }
 
-COUNT_UNITS = {"item", "items", "visit", "visits", "stamp", "stamps", "order", "orders"}
+# What a count may count, singular and plural, to the unit of its type.
+COUNT_UNITS = {
+    "item": "items",
+    "items": "items",
+    "visit": "visits",
+    "visits": "visits",
+    "stamp": "stamps",
+    "stamps": "stamps",
+    "order": "orders",
+    "orders": "orders",
+}
+
+# Units of time the language does not have, so a hint can name the ones it has.
+CLOCK_UNITS = {"hour", "hours", "h", "hr", "hrs", "minute", "minutes", "min", "mins", "second", "seconds", "sec", "secs", "s"}
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -398,6 +398,7 @@ class OfferDecl:
     exclusions: tuple[Exclusion, ...] = ()
     uses: Number | None = None
     uses_unlimited: bool = False
+    uses_span: Span | None = None
 
 
 @attrs.frozen

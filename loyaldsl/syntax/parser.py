@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any, Iterator
@@ -51,6 +51,24 @@ def _lark() -> Lark:
 
 
 @attrs.frozen
+class UnparsedBlock:
+    """A block dropped for a syntax error, and the names it would have declared (read
+    from its header line; for a tiers block, the first word of each clause line). The
+    checker stays silent about uses of these names: the syntax error is the news."""
+
+    kind: str  # the first word of the header line: "points", "rule", "tiers", "program", ...
+    names: tuple[str, ...]
+    span: Span
+
+
+@attrs.frozen
+class ParsedProgram(n.Program):
+    """A program as parsed, with the blocks that could not be."""
+
+    unparsed: tuple[UnparsedBlock, ...] = ()
+
+
+@attrs.frozen
 class ParseResult:
     program: n.Program
     diagnostics: tuple[Diagnostic, ...]
@@ -61,27 +79,163 @@ def parse(source: str, filename: str = "<program>") -> ParseResult:
     source = unicodedata.normalize("NFC", source)  # as events are: one spelling per name
     declarations: list[n.Decl] = []
     diagnostics: list[Diagnostic] = []
+    unparsed: list[UnparsedBlock] = []
     for first_line, text in _blocks(source):
-        padded = "\n" * (first_line - 1) + text
-        try:
-            tree = _lark().parse(padded)
-        except UnexpectedInput as exc:
-            diagnostics.append(_syntax_error(exc, source))
+        found, built = _parse_block(first_line, text, source)
+        diagnostics.extend(found)
+        if built is None:
+            unparsed.append(_unparsed(first_line, text))
+        else:
+            declarations.extend(built)
+    return ParseResult(ParsedProgram(tuple(declarations), filename, tuple(unparsed)), tuple(diagnostics))
+
+
+def _parse_block(first_line: int, text: str, source: str) -> tuple[list[Diagnostic], list[n.Decl] | None]:
+    """One block: its diagnostics, and its declarations (None when it could not be
+    parsed at all)."""
+    problems = _line_problems(first_line, text)
+    if problems:
+        return problems, None
+    padded = "\n" * (first_line - 1) + text
+    try:
+        tree = _lark().parse(padded)
+    except UnexpectedInput as exc:
+        return [_syntax_error(exc, source)], None
+    except DedentError as exc:
+        return [_dedent_error(exc, first_line, text)], None
+    builder = _Builder()
+    try:
+        built = builder.transform(tree)
+    except VisitError as exc:  # a literal that lark accepted but is not valid
+        if isinstance(exc.orig_exc, _LiteralError):
+            return [exc.orig_exc.diagnostic], None
+        raise
+    return builder.diagnostics, list(built.children)
+
+
+@lru_cache(maxsize=1)
+def _name_pattern() -> re.Pattern[str]:
+    """The grammar's NAME terminal, to read names off lines lark could not parse."""
+    return re.compile(next(t.pattern.value for t in _lark().terminals if t.name == "NAME"))
+
+
+def _unparsed(first_line: int, text: str) -> UnparsedBlock:
+    """What a block that failed to parse would have declared, read from its lines."""
+    lines = text.splitlines()
+    # The first block also holds the comments and blank lines above its header.
+    at = next((i for i, line in enumerate(lines) if _code(line).strip()), 0)
+    header = _code(lines[at]).split() if lines else []
+    kind = header[0] if header else ""
+    names: list[str] = []
+    if kind == "tiers":
+        for line in lines[at + 1 :]:
+            words = _code(line).split()
+            if words and _name_pattern().fullmatch(words[0]):
+                names.append(words[0])
+    elif len(header) > 1:
+        name = _name_pattern().match(header[1])
+        if name:
+            names.append(name.group())
+    line = first_line + at
+    return UnparsedBlock(kind, tuple(names), Span(line, 1, line, len(lines[at]) + 1 if lines else 2))
+
+
+def _scan(line: str) -> tuple[list[tuple[int, str]], int]:
+    """The characters of a line outside its strings (with their index), and where its
+    comment starts (the line's length when it has none)."""
+    outside: list[tuple[int, str]] = []
+    in_string = False
+    escaped = False
+    for index, char in enumerate(line):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == "#":
+            return outside, index
+        elif char == '"':
+            in_string = True
+        else:
+            outside.append((index, char))
+    return outside, len(line)
+
+
+def _code(line: str) -> str:
+    """A line without its comment (a `#` inside a string does not start one)."""
+    return line[: _scan(line)[1]]
+
+
+_CLOSING = {"(": ")", "[": "]"}
+
+
+def _line_problems(first_line: int, text: str) -> list[Diagnostic]:
+    """Problems lark would report far from where they are, found line by line before
+    the block is parsed: a tab in the indentation (lark counts it as 8 columns), and a
+    `(` or `[` not closed on its line (inside brackets lark's indenter ignores line
+    ends, so the error would land on a later line). Brackets never span lines here."""
+    found: list[Diagnostic] = []
+    lines = text.splitlines()
+    tab = _tab_problem(first_line, lines)
+    if tab is not None:
+        found.append(tab)
+    for offset, raw in enumerate(lines):
+        opened: list[tuple[str, int]] = []
+        for index, char in _scan(raw)[0]:
+            if char in _CLOSING:
+                opened.append((char, index))
+            elif char in ")]" and opened and _CLOSING[opened[-1][0]] == char:
+                opened.pop()
+        if opened:
+            char, index = opened[-1]
+            line = first_line + offset
+            found.append(
+                error(
+                    "P001",
+                    Span(line, index + 1, line, index + 2),
+                    f"this `{char}` is not closed on its line",
+                    f"add `{_CLOSING[char]}` before the end of the line",
+                )
+            )
+    return found
+
+
+def _indent_of(raw: str) -> str:
+    return raw[: len(raw) - len(raw.lstrip(" \t"))]
+
+
+def _tab_problem(first_line: int, lines: list[str]) -> Diagnostic | None:
+    """The first line of a block indented with a tab. Its message says what lark would
+    make of it (a tab is 8 columns to lark, whatever it looks like in an editor)."""
+    levels = [0]
+    expects_indent = False  # the line before opens a nested level (the header, or `:`)
+    header_seen = False
+    for offset, raw in enumerate(lines):
+        code = _code(raw).strip()
+        if not code:
             continue
-        except DedentError as exc:
-            diagnostics.append(_dedent_error(exc, first_line, text))
-            continue
-        builder = _Builder()
-        try:
-            built = builder.transform(tree)
-        except VisitError as exc:  # a literal that lark accepted but is not valid
-            if isinstance(exc.orig_exc, _LiteralError):
-                diagnostics.append(exc.orig_exc.diagnostic)
-                continue
-            raise
-        declarations.extend(built.children)
-        diagnostics.extend(builder.diagnostics)
-    return ParseResult(n.Program(tuple(declarations), filename), tuple(diagnostics))
+        indent = _indent_of(raw)
+        width = indent.count(" ") + indent.count("\t") * _LoyalIndenter.tab_len
+        if "\t" in indent:
+            line = first_line + offset
+            if width > levels[-1]:
+                message = "this line is indented with a tab" if expects_indent else "unexpected indentation: this line is indented more than the clauses above it"
+            elif width in levels:
+                message = "this line is indented with a tab"
+            else:
+                message = "this line is indented with a tab, which matches no enclosing block"
+            where = "starts with a tab" if indent.startswith("\t") else "has a tab in its indentation"
+            return error("P003", Span(line, 1, line, len(indent) + 1), message, f"indent with spaces: this line {where}")
+        if width > levels[-1]:
+            levels.append(width)
+        else:
+            while width < levels[-1]:
+                levels.pop()
+        expects_indent = not header_seen or code.endswith(":")
+        header_seen = True
+    return None
 
 
 _BLOCK_START = re.compile(r"^[^\s#]", re.UNICODE)
@@ -124,7 +278,7 @@ def _describe_terminal(name: str) -> str:
             value = terminal.pattern.value
             if terminal.pattern.type == "str":
                 return f"`{value}`"
-            alternatives = [a for a in re.split(r"\|", value.strip("(?:)")) if a]
+            alternatives = [re.sub(r"\\(.)", r"\1", a) for a in re.split(r"(?<!\\)\|", value.strip("(?:)")) if a]
             return " or ".join(f"`{a}`" for a in alternatives) if alternatives else name
     return name
 
@@ -140,16 +294,16 @@ def _keyword_values(expected: set[str]) -> list[str]:
 def _syntax_error(exc: UnexpectedInput, source: str) -> Diagnostic:
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
+    if not isinstance(exc, UnexpectedEOF):
+        not_a_date = _not_a_date(source, line, column)
+        if not_a_date is not None:
+            return not_a_date
     if isinstance(exc, UnexpectedCharacters):
         char = exc.char
         span = Span.point(line, column)
         hint = None
-        if char == "\t":
-            hint = "indent with spaces"
-        elif char in "“”":
+        if char in "“”":
             hint = 'use plain double quotes "..."'
-        elif char == ",":
-            hint = "write numbers without thousands separators: 10000 or 10_000"
         return error("P002", span, f"unexpected character `{char}`", hint)
     if isinstance(exc, UnexpectedToken):
         token = exc.token
@@ -180,10 +334,48 @@ def _syntax_error(exc: UnexpectedInput, source: str) -> Diagnostic:
             hint = did_you_mean(str(token.value), _keyword_values(expected))
         if hint is None and expected == {"_INDENT"}:
             hint = "indent the clauses of a block by two spaces"
+        if hint is None:
+            hint = _token_hint(token, _line_text(source, token.line or line))
         return error("P001", span, f"unexpected {found}; expected {listing}", hint)
     if isinstance(exc, UnexpectedEOF):
         return error("P001", _end_of_line_span(source, line, column), "unexpected end of file")
     return error("P001", Span.point(line, column), str(exc).splitlines()[0])
+
+
+_DATE_LIKE = re.compile(r"(?<![\w.-])\d{1,4}([-/.])\d{1,2}\1\d{1,4}(?![\w-])")
+
+
+def _line_text(source: str, line: int) -> str:
+    lines = source.splitlines()
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
+
+
+def _not_a_date(source: str, line: int, column: int) -> Diagnostic | None:
+    """`2026-1-15`, `15.01.2026`, `2026/01/15`: lark stops inside them at a `-`, `.`
+    or `/`; say that the whole thing is not a date."""
+    for match in _DATE_LIKE.finditer(_line_text(source, line)):
+        if match.start() < column <= match.end():
+            return error(
+                "P004",
+                Span(line, match.start() + 1, line, match.end() + 1),
+                f"`{match.group()}` is not a date",
+                "write dates as YYYY-MM-DD",
+            )
+    return None
+
+
+def _token_hint(token: Token, text: str) -> str | None:
+    """A hint for mistakes people bring from elsewhere: `1,000 RUB`, `==`."""
+    start = (token.column or 1) - 1
+    before = text[:start]
+    after = text[start + len(str(token.value)) :]
+    if token.type == "COMMA" and before[-1:].isdigit() and after[:1].isdigit():
+        return "write numbers without thousands separators: 10000 or 10_000"
+    if token.type == "NUMBER" and re.fullmatch(r"\d{3}", str(token.value)) and re.search(r"\d[, ]$", before):
+        return "write numbers without thousands separators: 10000 or 10_000"
+    if token.type == "COMPARE" and str(token.value) == "=" and before.endswith("="):
+        return "compare with a single `=`"
+    return None
 
 
 def _next_code_line(source: str, line: int) -> int:
@@ -216,15 +408,16 @@ def _dedent_error(exc: DedentError, first_line: int, text: str) -> Diagnostic:
         if indent > levels[-1]:
             levels.append(indent)
             continue
+        popped = levels[-1]
         while indent < levels[-1]:
-            levels.pop()
+            popped = levels.pop()
         if indent != levels[-1]:
             line = first_line + offset
             return error(
                 "P003",
                 Span(line, 1, line, indent + 1),
                 f"this line is indented by {indent} spaces, which matches no enclosing block",
-                f"indent it by {levels[-1]} spaces like the clauses above it",
+                f"indent it by {popped} spaces like the clauses above it",
             )
     return error("P003", Span.point(first_line, 1), "inconsistent indentation")
 
@@ -257,10 +450,7 @@ def _name(token: Token) -> n.Name:
 
 
 def _decimal(token: Token) -> Decimal:
-    try:
-        return Decimal(str(token).replace("_", ""))
-    except InvalidOperation:  # pragma: no cover - the lexer only lets digits through
-        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a number"))
+    return Decimal(str(token).replace("_", ""))  # the lexer lets only digits through
 
 
 def _date(token: Token) -> dt.date:
@@ -556,7 +746,7 @@ class _Builder(Transformer):
         return n.TiersDecl(
             metric=metric,
             window=window,
-            span=metric.span,
+            span=_mspan(meta),
             tiers=tuple(found.get("tier", ())),
             upgrade=upgrade[0],
             upgrade_span=upgrade[1],
@@ -606,6 +796,7 @@ class _Builder(Transformer):
         name_token, *clauses = children
         found = self._fold(kind, clauses, {"effect", "not with"})
         valid = found.get("valid", {})
+        uses_span = next((span for key, _, span in clauses if key in ("uses", "uses unlimited")), None)
         return n.OfferDecl(
             kind=kind,
             name=_name(name_token),
@@ -623,6 +814,7 @@ class _Builder(Transformer):
             exclusions=tuple(found.get("not with", ())),
             uses=found.get("uses"),
             uses_unlimited=found.get("uses unlimited", False),
+            uses_span=uses_span,
         )
 
     def rule(self, meta, children):
