@@ -104,8 +104,13 @@ def _dead_zone(scale: n.ScaleDecl, program: n.Program) -> Iterator[Diagnostic]:
         yield warning(
             "L006",
             band.span,
-            f"buying more pays less: an order of {threshold:,} {currency} pays {_fmt(at_step)}, "
-            f"but orders from {_fmt(zone_start)} up to {threshold:,} pay more than that",
+            (
+                f"buying more pays less: an order of {threshold:,} {currency} pays {_fmt(at_step)}, "
+                f"but orders above {_fmt(zone_start)} and below {threshold:,} pay more than that"
+                if band.inclusive
+                else f"buying more pays less: an order just over {threshold:,} {currency} pays about {_fmt(at_step)}, "
+                f"but orders above {_fmt(zone_start)} up to {threshold:,} pay more than that"
+            ),
             "a whole-amount scale has this dead zone at every step; `each part` applies each rate to its part only",
         )
         previous_rate = rate

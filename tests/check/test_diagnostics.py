@@ -1656,8 +1656,21 @@ def test_L006_whole_amount_scale_dead_zone():
           from 10000 RUB: 5%
     """)
     assert rendered(source) == expected("""
-        x.loyal:18:3: warning[L006]: buying more pays less: an order of 10,000 RUB pays 9,500, but orders from 9,500 up to 10,000 pay more than that
+        x.loyal:18:3: warning[L006]: buying more pays less: an order of 10,000 RUB pays 9,500, but orders above 9,500 and below 10,000 pay more than that
           18 |   from 10000 RUB: 5%
+             |   ^^^^^^^^^^^^^^^^^^
+             = hint: a whole-amount scale has this dead zone at every step; `each part` applies each rate to its part only
+    """)
+
+
+def test_L006_with_over_speaks_of_an_order_just_over_the_step():
+    source = program("""
+        scale volume on order.subtotal, whole amount
+          over 10000 RUB: 5%
+    """)
+    assert rendered(source) == expected("""
+        x.loyal:18:3: warning[L006]: buying more pays less: an order just over 10,000 RUB pays about 9,500, but orders above 9,500 up to 10,000 pay more than that
+          18 |   over 10000 RUB: 5%
              |   ^^^^^^^^^^^^^^^^^^
              = hint: a whole-amount scale has this dead zone at every step; `each part` applies each rate to its part only
     """)
