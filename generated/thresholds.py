@@ -2280,9 +2280,8 @@ class Engine:
         for source in self.spec.sources:
             if isinstance(source, OfferSpec):
                 reason = self.offer_refusal(state, customer, source, ctx, entered)
-                if reason is None and source.discounts and not any(e.kind.startswith("give") for e in source.effects):
-                    if self.trial(source, customer, ctx.basket, ctx) <= 0:  # type: ignore[arg-type]
-                        reason = "nothing in the basket it applies to"
+                if reason is None and source.discounts and ctx.basket is not None and not any(self.applies_to(e, ctx.basket) for e in source.effects):
+                    reason = "nothing in the basket it applies to"
                 if reason is None:
                     found.append(source)
                 elif source.kind == "code" and source.name.casefold() in entered:
@@ -2295,6 +2294,16 @@ class Engine:
                 if source.reward_kind == "free-item" and card is not None and card.rewards > 0 and ctx.basket and ctx.basket.matching(source.reward_items):
                     found.append(source)
         return found
+
+    def applies_to(self, effect: EffectSpec, basket: Basket) -> bool:
+        """Whether an effect has something to act on in this basket: a gift always does,
+        a discount needs a matching line not yet free, a deal enough matching units."""
+        if effect.kind in ("give-points", "give-coupon"):
+            return True
+        lines = [basket.lines[i] for i in basket.matching(effect.items)]
+        if effect.kind == "multibuy":
+            return sum(line.quantity for line in lines) >= effect.buy + effect.get
+        return any(line.net > 0 for line in lines)
 
     def offer_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, ctx: Context, entered: dict[str, str]) -> str | None:
         """Why an offer does not apply to this basket, or None when it does."""
