@@ -19,6 +19,7 @@ import click
 
 from loyaldsl.check import CheckedProgram, check_source
 from loyaldsl.diagnostics import render_all, summary
+from loyaldsl.harness.commands import fuzz, test
 
 REPORT_URL = "https://github.com/loyaldsl/loyaldsl/issues"
 
@@ -103,6 +104,8 @@ def main() -> None:
     loyaldsl check   PROGRAM...         type-check programs, report every problem
     loyaldsl run     PROGRAM EVENTS     run purchases through a program
     loyaldsl compile PROGRAM -o OUT.py  write a standalone Python module
+    loyaldsl test    [PATHS...]         run the tests written in programs
+    loyaldsl fuzz    PROGRAM            random purchases against the program's promises
     """
 
 
@@ -266,6 +269,10 @@ def compile_(program: str, output: str | None) -> None:
     except OSError as exc:
         raise usage_error(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"{program} -> {output}", err=True)
+
+
+main.add_command(test)
+main.add_command(fuzz)
 
 
 def _events_only(source: Any) -> Iterator[Any]:

@@ -9,6 +9,7 @@ import attrs
 
 from loyaldsl.check.checker import Checker
 from loyaldsl.check.lints import lint
+from loyaldsl.check.scenario_checks import check_tests
 from loyaldsl.check.symbols import Symbols
 from loyaldsl.diagnostics import Diagnostic, sort
 from loyaldsl.syntax import nodes as n
@@ -40,6 +41,7 @@ def check_source(source: str, filename: str = "<program>") -> CheckedProgram:
     parsed = parse(source, filename)
     result = Checker(parsed.program).run()
     diagnostics = [*parsed.diagnostics, *result.diagnostics, *lint(parsed.program)]
+    diagnostics.extend(check_tests(parsed.program, result.symbols, source))
     return CheckedProgram(source, filename, parsed.program, tuple(sort(diagnostics)), result.symbols)
 
 

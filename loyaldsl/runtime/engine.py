@@ -713,6 +713,8 @@ class Engine:
             if not isinstance(scale, ScaleSpec):
                 continue
             value = self.scale_value(scale, basket, ctx, gross=True)
+            if value <= 0:  # nothing in this basket counts toward it
+                continue
             if scale.window is not None:
                 start = self.window_start(scale.window, ctx.at)
                 value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)

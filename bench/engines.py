@@ -1,0 +1,173 @@
+"""The three engines under test, behind one small interface.
+
+`load(program, kind)` returns a Runner: `make` builds the engine's own event records
+from the stream, `process(event)` runs one purchase (state lives in the runner), and
+`result(event, outcome)` reduces what happened to the figures compared across engines:
+
+  capsboutique  status, paid, points earned, points redeemed, tier after
+  lensmaster    status, paid, stamps on the card after, free pairs waiting
+  thresholds    status, paid
+
+Each kind imports only what it needs, so a worker process measuring the memory of the
+hand-written code never loads loyaldsl, and one measuring the compiled module loads
+nothing but that module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("handwritten", "compiled", "interpreter")
+
+
+@dataclass
+class Runner:
+    program: str
+    kind: str
+    make: Callable[..., Any]
+    process: Callable[[Any], Any]
+    result: Callable[[Any, Any], tuple[str, ...]]
+    customers: Callable[[], int]  # how many customers the state holds
+
+
+def load(program: str, kind: str) -> Runner:
+    if kind == "handwritten":
+        return _handwritten(program)
+    if kind == "compiled":
+        module = import_generated(program)
+        return _engine_runner(program, kind, module.Program(), module.Purchase, module.PurchaseLine)
+    if kind == "interpreter":
+        from loyaldsl.check import check_file
+        from loyaldsl.diagnostics import render_all
+        from loyaldsl.interpret import interpreter
+        from loyaldsl.runtime.model import Purchase, PurchaseLine
+
+        path = ROOT / "programs" / f"{program}.loyal"
+        checked = check_file(path)
+        if not checked.ok:
+            raise SystemExit(render_all(checked.diagnostics, str(path), checked.source))
+        return _engine_runner(program, kind, interpreter(checked), Purchase, PurchaseLine)
+    raise ValueError(f"unknown engine {kind!r}: use one of {', '.join(KINDS)}")
+
+
+def import_generated(program: str) -> Any:
+    """generated/<program>.py, imported by path (generated/ is not a package)."""
+    path = ROOT / "generated" / f"{program}.py"
+    name = f"bench_generated_{program}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses need their module registered
+    spec.loader.exec_module(module)
+    return module
+
+
+def generated_is_stale(program: str) -> bool:
+    """True when generated/<program>.py was compiled from another text of the program
+    (the bench would then measure something else than programs/<program>.loyal)."""
+    text = (ROOT / "programs" / f"{program}.loyal").read_text(encoding="utf-8")
+    digest = hashlib.sha256(unicodedata.normalize("NFC", text).encode("utf-8")).hexdigest()
+    module_text = (ROOT / "generated" / f"{program}.py").read_text(encoding="utf-8")
+    return f"SOURCE_HASH = '{digest}'" not in module_text
+
+
+# ------------------------------------------------------------------ loyaldsl engines
+
+
+def _engine_runner(program: str, kind: str, engine: Any, purchase_cls: Any, line_cls: Any) -> Runner:
+    """Works for a compiled module's Program and for the interpreter's Engine: both
+    have new_state() and process(state, event) -> Outcome."""
+    state = engine.new_state()
+
+    def make(event_id: str, customer: str, at: Any, lines: list[Any], codes: tuple[str, ...], redeem: Any) -> Any:
+        if redeem is None:
+            wanted: tuple[tuple[str, Decimal | None], ...] = ()
+        elif redeem == "max":
+            wanted = (("", None),)
+        else:
+            wanted = (("bonus", redeem),)
+        return purchase_cls(event_id, customer, at, tuple(line_cls(p, c, q, u) for p, c, q, u in lines), codes, wanted)
+
+    def process(event: Any) -> Any:
+        return engine.process(state, event)
+
+    if program == "capsboutique":
+
+        def result(event: Any, out: Any) -> tuple[str, ...]:
+            earned = sum((points for _, points, _, _ in out.earned), Decimal(0))
+            redeemed = sum((points for _, points, _ in out.redeemed), Decimal(0))
+            return (out.status, str(out.paid), str(earned), str(redeemed), str(out.tier_after))
+
+    elif program == "lensmaster":
+
+        def result(event: Any, out: Any) -> tuple[str, ...]:
+            card = state.customers[event.customer].cards.get("lenses")
+            stamps, waiting = (card.stamps, card.rewards) if card is not None else (0, 0)
+            return (out.status, str(out.paid), str(stamps), str(waiting))
+
+    else:
+
+        def result(event: Any, out: Any) -> tuple[str, ...]:
+            return (out.status, str(out.paid))
+
+    return Runner(program, kind, make, process, result, lambda: len(state.customers))
+
+
+# ------------------------------------------------------------------ hand-written
+
+
+def _handwritten(program: str) -> Runner:
+    module = importlib.import_module(f"bench.handwritten.{program}")
+    checkout = module.Checkout()
+    records = importlib.import_module("bench.handwritten.records")
+    line_cls, order_cls = records.Line, records.Order
+
+    def make(event_id: str, customer: str, at: Any, lines: list[Any], codes: tuple[str, ...], redeem: Any) -> Any:
+        return order_cls(event_id, customer, at, tuple(line_cls(p, c, q, u) for p, c, q, u in lines), codes, redeem)
+
+    if program == "capsboutique":
+
+        def result(event: Any, r: Any) -> tuple[str, ...]:
+            return (r.status, str(r.paid), str(r.earned), str(r.redeemed), str(r.tier))
+
+    elif program == "lensmaster":
+
+        def result(event: Any, r: Any) -> tuple[str, ...]:
+            return (r.status, str(r.paid), str(r.stamps), str(r.free_waiting))
+
+    else:
+
+        def result(event: Any, r: Any) -> tuple[str, ...]:
+            return (r.status, str(r.paid))
+
+    def customers() -> int:
+        return len(getattr(checkout, "members", None) or getattr(checkout, "cards", None) or {})
+
+    return Runner(program, "handwritten", make, checkout.process, result, customers)
+
+
+def same(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Equal figures: amounts compare as numbers (1000.0 == 1000.00), words as text."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if x == y:
+            continue
+        try:
+            if Decimal(x) != Decimal(y):
+                return False
+        except ArithmeticError:
+            return False
+    return True

@@ -1,0 +1,286 @@
+"""Throughput and memory of three ways to run a loyalty program, on one machine, in one run.
+
+For each program (points and tiers: capsboutique, whose stream also carries the code
+SKIDKA30; stamps: lensmaster; a threshold discount: thresholds) the same in-memory
+stream of purchases (bench/stream.py: 200,000 purchases of 10,000 customers over 14
+months by default) goes through
+
+  (a) hand-written  bench/handwritten/<program>.py, plain Python without loyaldsl;
+  (b) compiled      generated/<program>.py, the module `loyaldsl compile` wrote;
+  (c) interpreter   loyaldsl.check.check_file + loyaldsl.interpret.interpreter;
+
+each in a fresh subprocess, which reports the time spent in `process` calls (CPU time
+of the process, so other load on the machine does not count; wall time is shown too;
+the stream is generated in chunks outside the timed part), its peak RSS (ru_maxrss)
+after the run, and the results of a sample of purchases (the first 2,000 and every
+50th). The parent checks that the three engines agree on every sampled purchase (paid,
+points earned and spent, tier; stamps) and exits 1, after printing what differs, if
+they do not. The compiled and hand-written engines run once more with half the
+purchases and the same customers, to show how memory grows with events.
+
+    make bench                                  # the full run (about 5 minutes)
+    PYTHONPATH=. python bench/run.py --quick    # 20,000 purchases, 2,000 customers
+    python bench/run.py --programs lensmaster --events 50000
+    python bench/run.py --verify-all            # no timing: compare EVERY purchase
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):
+    sys.path.insert(0, str(ROOT))
+
+from bench.engines import KINDS, generated_is_stale, load, same  # noqa: E402
+from bench.stream import PROGRAMS, is_sample, purchases  # noqa: E402
+
+KIND_OF_PROGRAM = {"capsboutique": "points and tiers", "lensmaster": "stamps", "thresholds": "threshold discount"}
+LABELS = {"handwritten": "hand-written", "compiled": "compiled", "interpreter": "interpreter"}
+CHUNK = 5_000
+DEFAULT_EVENTS = 200_000
+DEFAULT_CUSTOMERS = 10_000
+QUICK_EVENTS = 20_000
+QUICK_CUSTOMERS = 2_000
+
+
+# ------------------------------------------------------------------ one measurement
+
+
+def rss_now_kb() -> int:
+    """Resident set size now, in KiB (Linux /proc; 0 where it is not available)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, ValueError):
+        return 0
+
+
+def measure(program: str, kind: str, events: int, customers: int, seed: int, samples: bool = True) -> dict[str, Any]:
+    """Run one engine over the stream in this process; time only `process` calls."""
+    runner = load(program, kind)
+    rss_before = rss_now_kb()
+    stream = purchases(program, events, runner.make, customers, seed)
+    process, result = runner.process, runner.result
+    sampled: list[tuple[int, str, tuple[str, ...]]] = []
+    seconds = wall = 0.0
+    index = 0
+    cpu_clock, wall_clock = time.process_time, time.perf_counter
+    while True:
+        chunk = list(itertools.islice(stream, CHUNK))
+        if not chunk:
+            break
+        cpu_start, wall_start = cpu_clock(), wall_clock()
+        for event in chunk:
+            outcome = process(event)
+            if samples and is_sample(index):
+                sampled.append((index, event.id, result(event, outcome)))
+            index += 1
+        seconds += cpu_clock() - cpu_start
+        wall += wall_clock() - wall_start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    if sys.platform == "darwin":
+        peak //= 1024
+    return {
+        "program": program,
+        "kind": kind,
+        "events": index,
+        "customers": runner.customers(),
+        "seconds": seconds,  # CPU time of this process in `process` calls
+        "wall": wall,  # wall-clock time of the same
+        "rss_before_kb": rss_before,
+        "peak_kb": peak,
+        "samples": sampled,
+    }
+
+
+def measure_in_subprocess(program: str, kind: str, events: int, customers: int, seed: int) -> dict[str, Any]:
+    """A fresh interpreter per engine, so each peak RSS is that engine's alone."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", program, kind, str(events), str(customers), str(seed)]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"bench: the {kind} run of {program} failed (exit {done.returncode})")
+    return json.loads(done.stdout)
+
+
+# ------------------------------------------------------------------ comparing results
+
+
+def differences(reference: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    """Sampled purchases whose figures differ (at most 10 listed)."""
+    problems = []
+    if len(reference["samples"]) != len(other["samples"]):
+        problems.append(f"{len(reference['samples'])} samples vs {len(other['samples'])}")
+    for (index, event_id, a), (_, _, b) in zip(reference["samples"], other["samples"], strict=False):
+        if not same(tuple(a), tuple(b)):
+            problems.append(f"purchase #{index} ({event_id}): {LABELS[reference['kind']]} {tuple(a)} vs {LABELS[other['kind']]} {tuple(b)}")
+    return problems
+
+
+def verify_all(program: str, events: int, customers: int, seed: int) -> int:
+    """Every purchase through the three engines side by side, results compared."""
+    runners = [load(program, kind) for kind in KINDS]
+    streams = [purchases(program, events, runner.make, customers, seed) for runner in runners]
+    bad = 0
+    count = 0
+    for index, trio in enumerate(zip(*streams, strict=True)):
+        results = [runner.result(event, runner.process(event)) for runner, event in zip(runners, trio, strict=True)]
+        count += 1
+        for runner, got in zip(runners, results, strict=True):
+            if not same(results[1], got):
+                bad += 1
+                if bad <= 10:
+                    print(f"  {program} purchase #{index} ({trio[0].id}): compiled {results[1]} vs {LABELS[runner.kind]} {got}")
+    print(f"{program}: {count:,} purchases compared, {bad} differences")
+    return bad
+
+
+# ------------------------------------------------------------------ report
+
+
+def machine() -> dict[str, str]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": str(os.cpu_count() or "?"), "cpu": model or platform.processor() or "?", "python": platform.python_version()}
+
+
+def mb(kb: int) -> str:
+    return f"{kb / 1024:,.0f}"
+
+
+def report_program(program: str, runs: dict[str, dict[str, Any]], half: dict[str, dict[str, Any]] | None) -> list[str]:
+    hand, compiled, interp = runs["handwritten"], runs["compiled"], runs["interpreter"]
+    lines = [f"{program} ({KIND_OF_PROGRAM.get(program, '')}): {compiled['events']:,} purchases, {compiled['customers']:,} customers"]
+    lines.append(f"  {'engine':<13} {'events/s':>10} {'CPU s':>8} {'wall s':>8}  {'peak RSS MB':>11}  {'RSS before run':>14}")
+    for run in (hand, compiled, interp):
+        rate = run["events"] / run["seconds"] if run["seconds"] else float("inf")
+        lines.append(
+            f"  {LABELS[run['kind']]:<13} {rate:>10,.0f} {run['seconds']:>8.2f} {run['wall']:>8.2f}  {mb(run['peak_kb']):>11}  {mb(run['rss_before_kb']):>14}"
+        )
+    lines.append(f"  compiled / hand-written (time): {compiled['seconds'] / hand['seconds']:.1f}x   (issue's target: within 1.3x)")
+    lines.append(f"  interpreter / compiled (time):  {interp['seconds'] / compiled['seconds']:.2f}x   (issue's target: within 5x)")
+    if half is not None:
+        for kind in ("compiled", "handwritten"):
+            small, full = half[kind], runs[kind]
+            lines.append(
+                f"  {LABELS[kind]} peak RSS: {mb(small['peak_kb'])} MB at {small['events']:,} purchases, {mb(full['peak_kb'])} MB at {full['events']:,}"
+                f" (same {compiled['customers']:,} customers, same 14 months)"
+            )
+    return lines
+
+
+def markdown_row(program: str, runs: dict[str, dict[str, Any]], half: dict[str, dict[str, Any]] | None) -> str:
+    hand, compiled, interp = runs["handwritten"], runs["compiled"], runs["interpreter"]
+
+    def rate(run: dict[str, Any]) -> str:
+        return f"{run['events'] / run['seconds']:,.0f}"
+
+    def peaks(kind: str) -> str:
+        return (f"{mb(half[kind]['peak_kb'])} / " if half is not None else "") + mb(runs[kind]["peak_kb"])
+
+    return (
+        f"| {program} | {rate(hand)} | {rate(compiled)} | {rate(interp)} | {compiled['seconds'] / hand['seconds']:.1f}x"
+        f" | {interp['seconds'] / compiled['seconds']:.2f}x | {peaks('handwritten')} | {peaks('compiled')} | {mb(interp['peak_kb'])} |"
+    )
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS:,} purchases of {QUICK_CUSTOMERS:,} customers (a smoke run)")
+    parser.add_argument("--events", type=int, help=f"purchases per program (default {DEFAULT_EVENTS:,})")
+    parser.add_argument("--customers", type=int, help=f"customers (default {DEFAULT_CUSTOMERS:,})")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--programs", nargs="+", choices=PROGRAMS, default=list(PROGRAMS))
+    parser.add_argument("--no-half", action="store_true", help="skip the compiled run at half the purchases")
+    parser.add_argument("--verify-all", action="store_true", help="compare every purchase across the engines (no timing)")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--worker", nargs=5, metavar=("PROGRAM", "ENGINE", "EVENTS", "CUSTOMERS", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        program, kind, events, customers, seed = args.worker
+        json.dump(measure(program, kind, int(events), int(customers), int(seed)), sys.stdout)
+        return 0
+
+    events = args.events or (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
+    customers = args.customers or (QUICK_CUSTOMERS if args.quick else DEFAULT_CUSTOMERS)
+    for program in args.programs:
+        if generated_is_stale(program):
+            print(f"warning: generated/{program}.py is stale (run `make generate`): the compiled figures are for an older text", file=sys.stderr)
+
+    if args.verify_all:
+        bad = sum(verify_all(program, events, customers, args.seed) for program in args.programs)
+        return 1 if bad else 0
+
+    info = machine()
+    print(f"loyaldsl bench: {events:,} purchases, {customers:,} customers, seed {args.seed}")
+    print(f"machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}")
+    print()
+    started = time.perf_counter()
+    rows: list[str] = []
+    failures: list[str] = []
+    figures: dict[str, Any] = {"machine": info, "events": events, "customers": customers, "seed": args.seed, "programs": {}}
+    for program in args.programs:
+        runs = {}
+        for kind in KINDS:
+            runs[kind] = measure_in_subprocess(program, kind, events, customers, args.seed)
+        half = None
+        if not args.no_half:  # memory at half the purchases; hand-written as the control
+            half = {kind: measure_in_subprocess(program, kind, events // 2, customers, args.seed) for kind in ("compiled", "handwritten")}
+        for line in report_program(program, runs, half):
+            print(line)
+        problems = differences(runs["compiled"], runs["handwritten"]) + differences(runs["compiled"], runs["interpreter"])
+        checked = len(runs["compiled"]["samples"])
+        if problems:
+            failures.append(program)
+            print(f"  MISMATCH: the engines disagree on {len(problems)} of {checked:,} sampled purchases:")
+            for problem in problems[:10]:
+                print(f"    {problem}")
+        else:
+            print(f"  results agree on all {checked:,} sampled purchases (hand-written = compiled = interpreter)")
+        print(flush=True)
+        rows.append(markdown_row(program, runs, half))
+        figures["programs"][program] = {
+            name: {k: v for k, v in run.items() if k != "samples"}
+            for name, run in [*runs.items(), *((f"{kind}_half", run) for kind, run in (half or {}).items())]
+        }
+    print(
+        "| program | hand-written ev/s | compiled ev/s | interpreter ev/s | compiled / hand-written | interpreter / compiled"
+        " | hand-written peak MB (half / full) | compiled peak MB (half / full) | interpreter peak MB |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(row)
+    print(f"\nwhole bench: {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if failures:
+        print(f"\nFAILED: hand-written, compiled and interpreter results differ for {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
