@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import copy
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -1876,7 +1877,8 @@ class Engine:
 
     def report(self, state: State, customer_id: str, as_of: _dt.datetime) -> CustomerReport:
         as_of = as_of.astimezone(self.zone)
-        customer = state.customers.get(customer_id) or CustomerState(customer_id)
+        # A report reads; it must not move the customer's time forward (a copy settles).
+        customer = copy.deepcopy(state.customers.get(customer_id) or CustomerState(customer_id))
         scratch = Outcome("", customer_id, "report", as_of)
         if customer.last_event_at is None or as_of >= customer.last_event_at:
             self.settle(customer, as_of, scratch)
@@ -2043,27 +2045,34 @@ class Engine:
                     out.taken_back.append((wallet.name, taken))
 
     def birthday(self, customer: CustomerState, at: _dt.datetime, out: Outcome, explicit: bool) -> None:
-        if customer.birthday_year >= at.year:
-            return
+        """Birthday bonuses, once a year: on an explicit `birthday` event, or at 00:00 of
+        the birthday (28 February for 29 February in other years) once time passes it,
+        for every year since the last one given, even with no visit in between."""
         if explicit:
-            when = at
-        else:
-            if customer.birth_date is None:
-                return
+            if customer.birthday_year < at.year:
+                self.give_birthday(customer, at, at.year, out)
+                customer.birthday_year = at.year
+            return
+        if customer.birth_date is None or customer.birthday_year >= at.year:
+            return
+        first = customer.birthday_year + 1 if customer.birthday_year else (customer.signed_up or at).year
+        for year in range(first, at.year + 1):
             month, day = customer.birth_date.month, customer.birth_date.day
-            if (month, day) == (2, 29) and not _is_leap(at.year):
+            if (month, day) == (2, 29) and not _is_leap(year):
                 day = 28
-            when = at_midnight(_dt.date(at.year, month, day), self.zone)
-            if when > at or (customer.signed_up is not None and when < start_of_month(customer.signed_up)):
-                return
-        given = False
+            when = at_midnight(_dt.date(year, month, day), self.zone)
+            if when > at:
+                break
+            if customer.signed_up is not None and when < start_of_month(customer.signed_up):
+                continue
+            self.give_birthday(customer, when, year, out)
+            customer.birthday_year = year
+
+    def give_birthday(self, customer: CustomerState, when: _dt.datetime, year: int, out: Outcome) -> None:
         for wallet in self.spec.wallets:
             for earn in wallet.earns:
                 if earn.kind == "birthday" and self.holds(earn.when, customer, when, None):
-                    self.earn(customer, wallet, earn.points, when, f"birthday:{at.year}", earn.label, out, pending=False)
-                    given = True
-        if given or explicit:
-            customer.birthday_year = at.year
+                    self.earn(customer, wallet, earn.points, when, f"birthday:{year}", earn.label, out, pending=False)
 
     def holds(self, cond: Any, customer: CustomerState, at: _dt.datetime, basket: Basket | None) -> bool:
         return cond is None or bool(cond(Context(self.spec.periods, customer, at, basket)))

@@ -24,6 +24,6 @@ def test_readme_lists_every_diagnostic_code():
 
     emitted = set()
     for path in (ROOT / "loyaldsl").rglob("*.py"):
-        emitted |= set(re.findall(r'"([PHNTL]\d{3})"', path.read_text(encoding="utf-8")))
-    documented = set(re.findall(r"^\| ([PHNTL]\d{3}) \|", readme, re.M))
+        emitted |= set(re.findall(r'"([PHNTLS]\d{3})"', path.read_text(encoding="utf-8")))
+    documented = set(re.findall(r"^\| ([PHNTLS]\d{3}) \|", readme, re.M))
     assert emitted == documented
