@@ -6,6 +6,7 @@ a float here is a bug, so it is refused rather than converted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -99,6 +100,19 @@ def round_money(amount: Decimal, code: str, rounding: str = "half-even") -> Deci
     if result.is_zero():
         result = result.copy_abs()
     return result
+
+
+def money_rounder(code: str, rounding: str = "half-even") -> Callable[[Decimal], Decimal]:
+    """round_money with the currency and mode looked up once: the engine rounds many
+    times per purchase."""
+    quantum = Decimal(1).scaleb(-minor_unit(code))
+    mode = _currency_mode(rounding)
+
+    def rounder(amount: Decimal) -> Decimal:
+        result = amount.quantize(quantum, rounding=mode)
+        return result.copy_abs() if result.is_zero() else result
+
+    return rounder
 
 
 def format_money(amount: Decimal, code: str) -> str:

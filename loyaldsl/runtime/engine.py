@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from .bands import marginal_amount_discount, slab_rate
 from .context import Context
-from .currency import format_money, minor_unit, round_money
+from .currency import format_money, minor_unit, money_rounder
 from .ledger import Ledger
 from .model import CustomerEvent, Event, Purchase, Refund, event_kind
 from .outcome import CustomerReport, Outcome, WalletReport
@@ -69,6 +69,8 @@ class Engine:
         self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
         self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
+        self.round = money_rounder(spec.currency, spec.rounding)
+        self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
 
     # ------------------------------------------------------------ public API
@@ -152,8 +154,6 @@ class Engine:
         """Points are floored to the wallet's precision: 105 RUB at 1 per 10 is 10."""
         return amount.quantize(wallet.quantum, rounding=ROUND_FLOOR) if amount > 0 else _ZERO
 
-    def round(self, amount: Decimal) -> Decimal:
-        return round_money(amount, self.spec.currency, self.spec.rounding)
 
     def add(self, at: _dt.datetime, duration: DurationSpec) -> _dt.datetime:
         return add_duration(at, duration.amount, duration.unit)
@@ -184,12 +184,15 @@ class Engine:
         self.birthday(customer, at, out, explicit=False)
         if self.spec.tiers is not None:
             self.review_tiers(customer, at)
-        for source in self.spec.sources:
-            if isinstance(source, StampCardSpec) and source.expiry is not None and source.name in customer.cards:
-                card = customer.cards[source.name]
-                card.entries = [e for e in card.entries if self.add(e[0], source.expiry) > at]
-        customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
-        self.forget(customer, at)
+        for card_spec in self.expiring_cards:
+            card = customer.cards.get(card_spec.name)
+            if card is not None and card.entries:
+                assert card_spec.expiry is not None
+                card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
+        if customer.coupons:
+            customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
+        if len(customer.seen) > 32 or len(customer.purchases) > 64:
+            self.forget(customer, at)
 
     def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
         """Drop what no later event can need: refund records past the refund window
@@ -337,14 +340,17 @@ class Engine:
         return rank
 
     def upgrade(self, customer: CustomerState, at: _dt.datetime) -> None:
-        rank = self.qualified(self.metric_value(customer, at))
+        tiers = self.spec.tiers
+        assert tiers is not None
+        # Pruned to the window at `at`, the entries are exactly what the metric counts.
+        customer.tier_entries = self.prune_entries(customer.tier_entries, tiers.window, at)
+        rank = self.qualified(sum((entry[1] for entry in customer.tier_entries), _ZERO))
         if rank > customer.tier:
             customer.tier = rank
             customer.tier_manual = False
             customer.demoted_steps = 0
         if customer.reviewed_at is None and customer.tier >= 0:
             customer.reviewed_at = at
-        customer.tier_entries = self.prune_entries(customer.tier_entries, self.spec.tiers.window, at)  # type: ignore[union-attr]
 
     def prune_entries(self, entries: list[list[Any]], window: WindowSpec | None, at: _dt.datetime) -> list[list[Any]]:
         """Keep what a window can still count (memory stays bounded per customer)."""
@@ -365,6 +371,9 @@ class Engine:
                 customer.tier = max(0, customer.tier - due)
         if tiers.review is None or customer.reviewed_at is None or customer.tier < 0:
             return
+        last = customer.reviewed_at.astimezone(self.zone)
+        if (last.year, last.month) == (at.year, at.month):
+            return  # reviews fall on the first of a month: none since the last one
         step = {"yearly": 12, "quarterly": 3, "monthly": 1}[tiers.review]
         boundary = self.next_review(customer.reviewed_at, step)
         while boundary <= at:
@@ -446,7 +455,7 @@ class Engine:
 
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
-        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding)
+        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round)
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
@@ -635,10 +644,9 @@ class Engine:
 
     def trial(self, source: Any, customer: CustomerState, basket: Basket, ctx: Context) -> Decimal:
         """The discount a source would give now, leaving the basket as it was."""
-        saved = [line.net for line in basket.lines]
+        saved = basket.nets()
         value = self.apply(source, customer, basket, ctx, {}, trial=True)
-        for line, net in zip(basket.lines, saved, strict=True):
-            line.net = net
+        basket.restore(saved)
         return value
 
     def apply(self, source: Any, customer: CustomerState, basket: Basket, ctx: Context, free_units: dict[str, list[int]], trial: bool = False) -> Decimal:

@@ -153,12 +153,21 @@ def _ledger_utc(t: datetime) -> datetime:
     return t.astimezone(UTC)
 
 
+def _ledger_not_after(a: datetime, b: datetime) -> bool:
+    """a <= b as instants. Two times in one zone, neither in the second pass of a
+    repeated hour, compare by wall clock exactly as by instant (the engine never holds
+    a time inside a DST gap), which skips two UTC conversions on the hot path."""
+    if a.tzinfo is b.tzinfo and not a.fold and not b.fold:
+        return a <= b
+    return _ledger_utc(a) <= _ledger_utc(b)
+
+
 def _ledger_is_expired(lot: Lot, as_of: datetime) -> bool:
-    return lot.expires_at is not None and _ledger_utc(lot.expires_at) <= _ledger_utc(as_of)
+    return lot.expires_at is not None and _ledger_not_after(lot.expires_at, as_of)
 
 
 def _ledger_is_available(lot: Lot, as_of: datetime) -> bool:
-    return _ledger_utc(lot.available_at) <= _ledger_utc(as_of)
+    return _ledger_not_after(lot.available_at, as_of)
 
 
 def _ledger_burn_key(lot: Lot) -> tuple[bool, datetime, datetime, int]:

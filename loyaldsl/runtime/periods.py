@@ -32,10 +32,28 @@ def _periods_check(t: datetime) -> None:
         raise ValueError(f"datetime {t.isoformat()} has no time zone; events must be aware")
 
 
+_PERIODS_STEADY: dict[tuple[tzinfo, int], bool] = {}
+
+
+def _periods_steady(tz: tzinfo, year: int) -> bool:
+    """Whether the zone keeps one UTC offset all year (Moscow, Kuwait, UTC): then no
+    wall time is skipped or repeated that year and the gap check can be skipped."""
+    key = (tz, year)
+    if key not in _PERIODS_STEADY:
+        # Weekly samples: no zone changes its offset and back within a week.
+        start = datetime(year, 1, 1)
+        offsets = {(start + timedelta(days=7 * week)).replace(tzinfo=tz).utcoffset() for week in range(53)}
+        offsets.add(datetime(year, 12, 31, 23, 59, tzinfo=tz).utcoffset())
+        _PERIODS_STEADY[key] = len(offsets) == 1
+    return _PERIODS_STEADY[key]
+
+
 def _periods_at(tz: tzinfo, wall: datetime) -> datetime:
     """Turn a naive wall time in `tz` into an aware instant (first occurrence; gaps move
     forward)."""
     candidate = wall.replace(tzinfo=tz, fold=0)
+    if _periods_steady(tz, wall.year):
+        return candidate
     real = datetime.fromtimestamp(candidate.timestamp(), tz)
     if real.replace(tzinfo=None) != wall:
         return real

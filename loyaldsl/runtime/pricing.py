@@ -8,11 +8,12 @@ see what was really paid for each item.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from .bands import Band, marginal_unit_rates
-from .currency import minor_unit, round_money
+from .currency import minor_unit, money_rounder
 from .model import PurchaseLine
 from .spec import ItemFilterSpec
 
@@ -33,29 +34,34 @@ class BasketLine:
 
 
 class Basket:
-    """Lines with running net amounts. `currency` and `rounding` come from the program."""
+    """Lines with running net amounts. `currency` and `rounding` come from the program.
+    The subtotal is fixed; the total is kept as discounts are taken, not re-summed."""
 
-    __slots__ = ("lines", "currency", "rounding", "quantum")
+    __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round")
 
-    def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str) -> None:
+    def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str, rounder: Callable[[Decimal], Decimal] | None = None) -> None:
         self.currency = currency
         self.rounding = rounding
         self.quantum = Decimal(1).scaleb(-minor_unit(currency))
+        self._round = rounder or money_rounder(currency, rounding)
         self.lines = []
         for line in lines:
-            gross = self.round(line.unit_price * line.quantity)
+            gross = self._round(line.unit_price * line.quantity)
             self.lines.append(BasketLine(line.product, line.category, line.quantity, line.unit_price, gross, gross))
+        self.subtotal: Decimal = sum((line.gross for line in self.lines), ZERO)
+        self.total: Decimal = self.subtotal
 
     def round(self, amount: Decimal) -> Decimal:
-        return round_money(amount, self.currency, self.rounding)
+        return self._round(amount)
 
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((line.gross for line in self.lines), ZERO)
+    def nets(self) -> list[Decimal]:
+        return [line.net for line in self.lines]
 
-    @property
-    def total(self) -> Decimal:
-        return sum((line.net for line in self.lines), ZERO)
+    def restore(self, nets: list[Decimal]) -> None:
+        """Undo discounts taken since `nets()` (a trial of an offer in `best of`)."""
+        for line, net in zip(self.lines, nets, strict=True):
+            line.net = net
+        self.total = sum(nets, ZERO)
 
     @property
     def items(self) -> int:
@@ -72,6 +78,7 @@ class Basket:
             if amount > 0:
                 line.net -= amount
                 taken += amount
+        self.total -= taken
         return taken
 
     # ------------------------------------------------------------ discount shapes
