@@ -212,6 +212,19 @@ def round_money(amount: Decimal, code: str, rounding: str = "half-even") -> Deci
     return result
 
 
+def money_rounder(code: str, rounding: str = "half-even") -> Callable[[Decimal], Decimal]:
+    """round_money with the currency and mode looked up once: the engine rounds many
+    times per purchase."""
+    quantum = Decimal(1).scaleb(-minor_unit(code))
+    mode = _currency_mode(rounding)
+
+    def rounder(amount: Decimal) -> Decimal:
+        result = amount.quantize(quantum, rounding=mode)
+        return result.copy_abs() if result.is_zero() else result
+
+    return rounder
+
+
 def format_money(amount: Decimal, code: str) -> str:
     """Display form "19,800.00 RUB": rounded half-even, comma grouping, code after."""
     rounded = round_money(amount, code)
@@ -234,10 +247,28 @@ def _periods_check(t: datetime) -> None:
         raise ValueError(f"datetime {t.isoformat()} has no time zone; events must be aware")
 
 
+_PERIODS_STEADY: dict[tuple[tzinfo, int], bool] = {}
+
+
+def _periods_steady(tz: tzinfo, year: int) -> bool:
+    """Whether the zone keeps one UTC offset all year (Moscow, Kuwait, UTC): then no
+    wall time is skipped or repeated that year and the gap check can be skipped."""
+    key = (tz, year)
+    if key not in _PERIODS_STEADY:
+        # Weekly samples: no zone changes its offset and back within a week.
+        start = datetime(year, 1, 1)
+        offsets = {(start + timedelta(days=7 * week)).replace(tzinfo=tz).utcoffset() for week in range(53)}
+        offsets.add(datetime(year, 12, 31, 23, 59, tzinfo=tz).utcoffset())
+        _PERIODS_STEADY[key] = len(offsets) == 1
+    return _PERIODS_STEADY[key]
+
+
 def _periods_at(tz: tzinfo, wall: datetime) -> datetime:
     """Turn a naive wall time in `tz` into an aware instant (first occurrence; gaps move
     forward)."""
     candidate = wall.replace(tzinfo=tz, fold=0)
+    if _periods_steady(tz, wall.year):
+        return candidate
     real = datetime.fromtimestamp(candidate.timestamp(), tz)
     if real.replace(tzinfo=None) != wall:
         return real
@@ -625,12 +656,21 @@ def _ledger_utc(t: datetime) -> datetime:
     return t.astimezone(UTC)
 
 
+def _ledger_not_after(a: datetime, b: datetime) -> bool:
+    """a <= b as instants. Two times in one zone, neither in the second pass of a
+    repeated hour, compare by wall clock exactly as by instant (the engine never holds
+    a time inside a DST gap), which skips two UTC conversions on the hot path."""
+    if a.tzinfo is b.tzinfo and not a.fold and not b.fold:
+        return a <= b
+    return _ledger_utc(a) <= _ledger_utc(b)
+
+
 def _ledger_is_expired(lot: Lot, as_of: datetime) -> bool:
-    return lot.expires_at is not None and _ledger_utc(lot.expires_at) <= _ledger_utc(as_of)
+    return lot.expires_at is not None and _ledger_not_after(lot.expires_at, as_of)
 
 
 def _ledger_is_available(lot: Lot, as_of: datetime) -> bool:
-    return _ledger_utc(lot.available_at) <= _ledger_utc(as_of)
+    return _ledger_not_after(lot.available_at, as_of)
 
 
 def _ledger_burn_key(lot: Lot) -> tuple[bool, datetime, datetime, int]:
@@ -1381,29 +1421,34 @@ class BasketLine:
 
 
 class Basket:
-    """Lines with running net amounts. `currency` and `rounding` come from the program."""
+    """Lines with running net amounts. `currency` and `rounding` come from the program.
+    The subtotal is fixed; the total is kept as discounts are taken, not re-summed."""
 
-    __slots__ = ("lines", "currency", "rounding", "quantum")
+    __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round")
 
-    def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str) -> None:
+    def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str, rounder: Callable[[Decimal], Decimal] | None = None) -> None:
         self.currency = currency
         self.rounding = rounding
         self.quantum = Decimal(1).scaleb(-minor_unit(currency))
+        self._round = rounder or money_rounder(currency, rounding)
         self.lines = []
         for line in lines:
-            gross = self.round(line.unit_price * line.quantity)
+            gross = self._round(line.unit_price * line.quantity)
             self.lines.append(BasketLine(line.product, line.category, line.quantity, line.unit_price, gross, gross))
+        self.subtotal: Decimal = sum((line.gross for line in self.lines), ZERO)
+        self.total: Decimal = self.subtotal
 
     def round(self, amount: Decimal) -> Decimal:
-        return round_money(amount, self.currency, self.rounding)
+        return self._round(amount)
 
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((line.gross for line in self.lines), ZERO)
+    def nets(self) -> list[Decimal]:
+        return [line.net for line in self.lines]
 
-    @property
-    def total(self) -> Decimal:
-        return sum((line.net for line in self.lines), ZERO)
+    def restore(self, nets: list[Decimal]) -> None:
+        """Undo discounts taken since `nets()` (a trial of an offer in `best of`)."""
+        for line, net in zip(self.lines, nets, strict=True):
+            line.net = net
+        self.total = sum(nets, ZERO)
 
     @property
     def items(self) -> int:
@@ -1420,6 +1465,7 @@ class Basket:
             if amount > 0:
                 line.net -= amount
                 taken += amount
+        self.total -= taken
         return taken
 
     # ------------------------------------------------------------ discount shapes
@@ -1835,6 +1881,8 @@ class Engine:
         self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
         self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
+        self.round = money_rounder(spec.currency, spec.rounding)
+        self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
 
     # ------------------------------------------------------------ public API
@@ -1918,8 +1966,6 @@ class Engine:
         """Points are floored to the wallet's precision: 105 RUB at 1 per 10 is 10."""
         return amount.quantize(wallet.quantum, rounding=ROUND_FLOOR) if amount > 0 else _ZERO
 
-    def round(self, amount: Decimal) -> Decimal:
-        return round_money(amount, self.spec.currency, self.spec.rounding)
 
     def add(self, at: _dt.datetime, duration: DurationSpec) -> _dt.datetime:
         return add_duration(at, duration.amount, duration.unit)
@@ -1950,12 +1996,15 @@ class Engine:
         self.birthday(customer, at, out, explicit=False)
         if self.spec.tiers is not None:
             self.review_tiers(customer, at)
-        for source in self.spec.sources:
-            if isinstance(source, StampCardSpec) and source.expiry is not None and source.name in customer.cards:
-                card = customer.cards[source.name]
-                card.entries = [e for e in card.entries if self.add(e[0], source.expiry) > at]
-        customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
-        self.forget(customer, at)
+        for card_spec in self.expiring_cards:
+            card = customer.cards.get(card_spec.name)
+            if card is not None and card.entries:
+                assert card_spec.expiry is not None
+                card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
+        if customer.coupons:
+            customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
+        if len(customer.seen) > 32 or len(customer.purchases) > 64:
+            self.forget(customer, at)
 
     def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
         """Drop what no later event can need: refund records past the refund window
@@ -2103,14 +2152,17 @@ class Engine:
         return rank
 
     def upgrade(self, customer: CustomerState, at: _dt.datetime) -> None:
-        rank = self.qualified(self.metric_value(customer, at))
+        tiers = self.spec.tiers
+        assert tiers is not None
+        # Pruned to the window at `at`, the entries are exactly what the metric counts.
+        customer.tier_entries = self.prune_entries(customer.tier_entries, tiers.window, at)
+        rank = self.qualified(sum((entry[1] for entry in customer.tier_entries), _ZERO))
         if rank > customer.tier:
             customer.tier = rank
             customer.tier_manual = False
             customer.demoted_steps = 0
         if customer.reviewed_at is None and customer.tier >= 0:
             customer.reviewed_at = at
-        customer.tier_entries = self.prune_entries(customer.tier_entries, self.spec.tiers.window, at)  # type: ignore[union-attr]
 
     def prune_entries(self, entries: list[list[Any]], window: WindowSpec | None, at: _dt.datetime) -> list[list[Any]]:
         """Keep what a window can still count (memory stays bounded per customer)."""
@@ -2131,6 +2183,9 @@ class Engine:
                 customer.tier = max(0, customer.tier - due)
         if tiers.review is None or customer.reviewed_at is None or customer.tier < 0:
             return
+        last = customer.reviewed_at.astimezone(self.zone)
+        if (last.year, last.month) == (at.year, at.month):
+            return  # reviews fall on the first of a month: none since the last one
         step = {"yearly": 12, "quarterly": 3, "monthly": 1}[tiers.review]
         boundary = self.next_review(customer.reviewed_at, step)
         while boundary <= at:
@@ -2212,7 +2267,7 @@ class Engine:
 
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
-        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding)
+        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round)
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
@@ -2401,10 +2456,9 @@ class Engine:
 
     def trial(self, source: Any, customer: CustomerState, basket: Basket, ctx: Context) -> Decimal:
         """The discount a source would give now, leaving the basket as it was."""
-        saved = [line.net for line in basket.lines]
+        saved = basket.nets()
         value = self.apply(source, customer, basket, ctx, {}, trial=True)
-        for line, net in zip(basket.lines, saved, strict=True):
-            line.net = net
+        basket.restore(saved)
         return value
 
     def apply(self, source: Any, customer: CustomerState, basket: Basket, ctx: Context, free_units: dict[str, list[int]], trial: bool = False) -> Decimal:
@@ -2536,7 +2590,8 @@ class Engine:
             ledger = self.ledger(customer, wallet.name)
             available = ledger.available(at)
             base = wallet.redeem_base(ctx) if wallet.redeem_base is not None else basket.total
-            cap_money = min(self.round(base * wallet.redeem_cap), basket.total - ctx.redeemed)
+            # "up to 50%" never pays more than half: the cap is rounded down.
+            cap_money = min((base * wallet.redeem_cap).quantize(basket.quantum, rounding=ROUND_FLOOR), basket.total - ctx.redeemed)
             cap_points = (cap_money / wallet.worth).quantize(wallet.quantum, rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
             wanted = cap_points if requested is None else requested
             points = min(wanted, available, cap_points)
@@ -2792,8 +2847,9 @@ class Engine:
             else:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             customer.scale_entries.setdefault(name, []).append([record.at, -counted])
-        for name, given in record.stamps.items():
-            self.refund_stamps(customer, name, given, record, returned, fraction, out)
+        share = Fraction(value) / Fraction(record.total) if record.total else fraction
+        for name in list(record.stamps):
+            self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)
         if whole:
             for name in record.coupons:
                 for holding in list(customer.coupons):
@@ -2801,8 +2857,10 @@ class Engine:
                         customer.coupons.remove(holding)
                         out.notes.append(f"coupon {name} issued by this purchase withdrawn")
 
-    def refund_stamps(self, customer: CustomerState, name: str, given: int, record: PurchaseRecord, returned: list[int], fraction: Fraction, out: Outcome) -> None:
-        """Take back the stamps the returned goods earned. Stamps already turned into a
+    def refund_stamps(self, customer: CustomerState, name: str, record: PurchaseRecord, returned: list[int], whole: bool, share: Fraction, out: Outcome) -> None:
+        """Take back the stamps the returned goods earned: per stamped unit returned; per
+        purchase only when all of it is; per money, the steps the returned money had
+        reached, spending a carried remainder first. Stamps already turned into a
         waiting free item take that item back (and put the card's other stamps back)."""
         card_spec = self.sources_by_name[name]
         card = customer.cards[name]
@@ -2814,11 +2872,27 @@ class Engine:
                 stamped[index] -= take
                 units += take
             back = units * card_spec.count
+        elif name in record.stamp_money:
+            assert card_spec.per is not None
+            per = card_spec.per
+            before = record.stamp_money[name]
+            money = min(before, before if whole else Decimal(share.numerator) * before / Decimal(share.denominator))
+            record.stamp_money[name] = after = before - money
+            if card_spec.carry_remainder:
+                if money <= card.remainder:
+                    card.remainder -= money
+                    steps = 0
+                else:
+                    over = money - card.remainder
+                    steps = int((over / per).to_integral_value(rounding=ROUND_CEILING))
+                    card.remainder = steps * per - over
+            else:
+                steps = int((before / per).to_integral_value(rounding=ROUND_FLOOR)) - int((after / per).to_integral_value(rounding=ROUND_FLOOR))
+            back = steps * card_spec.count
         else:
-            back = -(-given * fraction.numerator // fraction.denominator)
-            if name in record.stamp_money:
-                money = record.stamp_money[name] * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-                card.remainder = max(_ZERO, card.remainder - money)
+            back = record.stamps[name] if whole else 0
+        back = min(back, record.stamps[name])
+        record.stamps[name] -= back
         if back <= 0:
             return
         removed = self.remove_stamps(card, back)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 from collections.abc import Iterable
-from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -778,7 +778,8 @@ class Engine:
             ledger = self.ledger(customer, wallet.name)
             available = ledger.available(at)
             base = wallet.redeem_base(ctx) if wallet.redeem_base is not None else basket.total
-            cap_money = min(self.round(base * wallet.redeem_cap), basket.total - ctx.redeemed)
+            # "up to 50%" never pays more than half: the cap is rounded down.
+            cap_money = min((base * wallet.redeem_cap).quantize(basket.quantum, rounding=ROUND_FLOOR), basket.total - ctx.redeemed)
             cap_points = (cap_money / wallet.worth).quantize(wallet.quantum, rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
             wanted = cap_points if requested is None else requested
             points = min(wanted, available, cap_points)
@@ -1034,8 +1035,9 @@ class Engine:
             else:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             customer.scale_entries.setdefault(name, []).append([record.at, -counted])
-        for name, given in record.stamps.items():
-            self.refund_stamps(customer, name, given, record, returned, fraction, out)
+        share = Fraction(value) / Fraction(record.total) if record.total else fraction
+        for name in list(record.stamps):
+            self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)
         if whole:
             for name in record.coupons:
                 for holding in list(customer.coupons):
@@ -1043,8 +1045,10 @@ class Engine:
                         customer.coupons.remove(holding)
                         out.notes.append(f"coupon {name} issued by this purchase withdrawn")
 
-    def refund_stamps(self, customer: CustomerState, name: str, given: int, record: PurchaseRecord, returned: list[int], fraction: Fraction, out: Outcome) -> None:
-        """Take back the stamps the returned goods earned. Stamps already turned into a
+    def refund_stamps(self, customer: CustomerState, name: str, record: PurchaseRecord, returned: list[int], whole: bool, share: Fraction, out: Outcome) -> None:
+        """Take back the stamps the returned goods earned: per stamped unit returned; per
+        purchase only when all of it is; per money, the steps the returned money had
+        reached, spending a carried remainder first. Stamps already turned into a
         waiting free item take that item back (and put the card's other stamps back)."""
         card_spec = self.sources_by_name[name]
         card = customer.cards[name]
@@ -1056,11 +1060,27 @@ class Engine:
                 stamped[index] -= take
                 units += take
             back = units * card_spec.count
+        elif name in record.stamp_money:
+            assert card_spec.per is not None
+            per = card_spec.per
+            before = record.stamp_money[name]
+            money = min(before, before if whole else Decimal(share.numerator) * before / Decimal(share.denominator))
+            record.stamp_money[name] = after = before - money
+            if card_spec.carry_remainder:
+                if money <= card.remainder:
+                    card.remainder -= money
+                    steps = 0
+                else:
+                    over = money - card.remainder
+                    steps = int((over / per).to_integral_value(rounding=ROUND_CEILING))
+                    card.remainder = steps * per - over
+            else:
+                steps = int((before / per).to_integral_value(rounding=ROUND_FLOOR)) - int((after / per).to_integral_value(rounding=ROUND_FLOOR))
+            back = steps * card_spec.count
         else:
-            back = -(-given * fraction.numerator // fraction.denominator)
-            if name in record.stamp_money:
-                money = record.stamp_money[name] * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-                card.remainder = max(_ZERO, card.remainder - money)
+            back = record.stamps[name] if whole else 0
+        back = min(back, record.stamps[name])
+        record.stamps[name] -= back
         if back <= 0:
             return
         removed = self.remove_stamps(card, back)

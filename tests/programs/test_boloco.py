@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
+from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund, RefundLine
 from tests.programs.support import check_program, day_clock, load_engine, run_sample_events
 
 NAME = "boloco"
@@ -139,3 +139,26 @@ def test_sample_events_run_clean():
     outcomes = run_sample_events(NAME, NY)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)
     assert any(o.discounts for o in outcomes)
+
+
+
+def test_a_partial_return_spends_the_carried_remainder_before_taking_a_free_item_back():
+    """120 USD = 2 free items and 20 carried. Returning 60 takes the 20 carried first,
+    then 40 of a 50-step: one free item goes back and 10 is carried again."""
+    eng = engine()
+    state = eng.new_state()
+    eng.process(state, order("p1", at(2026, 3, 2), ("office-tray", "catering", 2, "60")))
+    eng.process(state, Refund("r1", "jess", at(2026, 3, 3), "p1", (RefundLine("office-tray", 1),)))
+    free_item = state.customers["jess"].cards["free_item"]
+    assert (free_item.rewards, free_item.remainder) == (1, D("10"))
+
+
+def test_returning_a_small_side_only_lowers_the_carry():
+    """110 + 10 = 120: 2 items, 20 carried; returning the 10 USD side leaves 110 spent:
+    still 2 items, 10 carried."""
+    eng = engine()
+    state = eng.new_state()
+    eng.process(state, order("p1", at(2026, 3, 2), ("office-tray", "catering", 1, "110"), ("cookie", "sides", 1, "10")))
+    eng.process(state, Refund("r1", "jess", at(2026, 3, 3), "p1", (RefundLine("cookie", 1),)))
+    free_item = state.customers["jess"].cards["free_item"]
+    assert (free_item.rewards, free_item.remainder) == (2, D("10"))

@@ -162,3 +162,14 @@ def test_sample_events_run_clean():
     outcomes = run_sample_events(NAME, MSK)  # 10 to 40 events, every one ok
     assert any(o.kind == "refund" for o in outcomes)
     assert any(len(o.discounts) == 2 for o in outcomes)
+
+
+
+def test_points_never_pay_more_than_half_of_a_receipt():
+    """99 RUB earns 9 bonus; later, 50% of 9.99 is 4.995: the cap rounds down, so 4
+    bonuses pay and 5.99 is paid (rounding 4.995 to 5.00 would let bonuses pay 50.05%)."""
+    eng = engine()
+    state = eng.new_state()
+    eng.process(state, buy(("assam-100", "other", 1, "99"), pid="p1", when=at(2026, 3, 2)))
+    out = eng.process(state, buy(("assam-100", "other", 1, "9.99"), pid="p2", when=at(2026, 3, 20), redeem=(("", None),)))
+    assert out.paid == D("5.99")
