@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 PROGRAM_NAME = 'Capsboutique coffee club'
 PROGRAM_VERSION = '1.0'
-SOURCE_HASH = 'a62d0df19db4ff88d60d37ef12d3078a69fb234b90545c52da09c8828c39be08'
+SOURCE_HASH = '4c8f4abceafe5da6e5047728b0c6d36ca6cddec5b78832ba2078948a564e033f'
 CURRENCY = 'RUB'
 TIMEZONE = 'Europe/Moscow'
 
@@ -3256,7 +3256,7 @@ def amount_8(ctx: Context) -> Decimal:
 SPEC = ProgramSpec(
     name='Capsboutique coffee club',
     version='1.0',
-    source_hash='a62d0df19db4ff88d60d37ef12d3078a69fb234b90545c52da09c8828c39be08',
+    source_hash='4c8f4abceafe5da6e5047728b0c6d36ca6cddec5b78832ba2078948a564e033f',
     currency='RUB',
     rounding='half-even',
     timezone='Europe/Moscow',
