@@ -23,7 +23,9 @@ from lark.indenter import DedentError, Indenter
 from loyaldsl.diagnostics import Diagnostic, Span, did_you_mean, error
 from loyaldsl.syntax import nodes as n
 
-GRAMMAR_PATH = FsPath(__file__).resolve().parents[2] / "grammar" / "loyal.lark"
+# The grammar ships inside the package (grammar/loyal.lark at the top is a link to it),
+# so a plain, non-editable install finds it too.
+GRAMMAR_PATH = FsPath(__file__).resolve().parents[1] / "grammar" / "loyal.lark"
 
 
 class _LoyalIndenter(Indenter):
