@@ -1585,6 +1585,8 @@ class Outcome:
     status: str = "ok"  # ok | replay | rejected | cancelled
     subtotal: Decimal | None = None
     discounts: list[tuple[str, Decimal]] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)  # every offer, scale or card that applied
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (offer or code entered, why not)
     total: Decimal | None = None
     redeemed: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)  # wallet, points, money
     paid: Decimal | None = None
@@ -1615,6 +1617,10 @@ class Outcome:
             out["total"] = str(self.total)
             out["redeemed"] = [{"points": w, "amount": str(p), "value": str(v)} for w, p, v in self.redeemed]
             out["paid"] = str(self.paid)
+        if self.applied:
+            out["applied"] = list(self.applied)
+        if self.refused:
+            out["refused"] = [{"offer": name, "reason": reason} for name, reason in self.refused]
         if self.refunded is not None:
             out["refunded"] = str(self.refunded)
         if self.earned:
@@ -2337,7 +2343,7 @@ class Engine:
             if key in entered:
                 out.notes.append(f"code {code} entered twice; counted once")
             elif key not in self.offer_codes:
-                out.notes.append(f"code {code} refused: no such code")
+                self.refuse(out, code, "no such code", f"code {code}")
             else:
                 entered[key] = code
         found: list[Any] = []
@@ -2349,7 +2355,7 @@ class Engine:
                 if reason is None:
                     found.append(source)
                 elif source.kind == "code" and source.name.casefold() in entered:
-                    out.notes.append(f"code {entered[source.name.casefold()]} refused: {reason}")
+                    self.refuse(out, source.name, reason, f"code {entered[source.name.casefold()]}")
             elif isinstance(source, ScaleSpec):
                 if source.when is None or source.when(ctx):
                     found.append(source)
@@ -2403,11 +2409,11 @@ class Engine:
             for other, cancel in source.exclusions:
                 if other in names:
                     if cancel:
+                        out.refused.append((source.name, f"order cancelled: not valid with {other}"))
                         out.notes.append(f"order cancelled: {source.name} is not valid with {other}")
                         return True
                     dropped.add(source.name)
-                    what = f"code {source.name}" if source.kind == "code" else source.name
-                    out.notes.append(f"{what} refused: not valid with {other}")
+                    self.refuse(out, source.name, f"not valid with {other}", f"code {source.name}" if source.kind == "code" else source.name)
                     break
         eligible[:] = [s for s in eligible if s.name not in dropped]
         return False
@@ -2438,12 +2444,13 @@ class Engine:
                     if candidate is not chosen:
                         what = f"code {candidate.name}" if isinstance(candidate, OfferSpec) and candidate.kind == "code" else candidate.name
                         rule = "gives more" if kind == "best" else "comes first"
-                        out.notes.append(f"{what} not applied: {chosen.name} {rule} ({kind} of {', '.join(members)})")
+                        self.refuse(out, candidate.name, f"{chosen.name} {rule} ({kind} of {', '.join(members)})", what, verb="not applied")
             done.add(chosen.name)
             amount = self.apply(chosen, customer, basket, ctx, free_units)
             if amount > 0:
                 out.discounts.append((chosen.name, amount))
             applied.append(chosen)
+            out.applied.append(chosen.name)
             if isinstance(chosen, OfferSpec):
                 customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
                 if chosen.kind == "code":
@@ -2453,6 +2460,11 @@ class Engine:
                     self.use_coupon(customer, chosen.name)
                     out.coupons_used.append(chosen.name)
         return applied, free_units
+
+    def refuse(self, out: Outcome, name: str, reason: str, what: str, verb: str = "refused") -> None:
+        """An offer that did not apply, said twice: as data and as a note for people."""
+        out.refused.append((name, reason))
+        out.notes.append(f"{what} {verb}: {reason}")
 
     def trial(self, source: Any, customer: CustomerState, basket: Basket, ctx: Context) -> Decimal:
         """The discount a source would give now, leaving the basket as it was."""

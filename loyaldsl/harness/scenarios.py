@@ -198,18 +198,13 @@ def _aware(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 def exercised_by(outcome: Outcome, spec: ProgramSpec) -> set[str]:
     """Names of the offers, scales, stamp cards and tiers an outcome shows at work.
 
-    The engine does not list every source it applied, so this reads the traces it
-    leaves: discounts, coupons used, `code X applied`, an order cancelled by an offer,
-    points given by an offer (their reason is the offer's name), stamps, coupons
-    issued (credited to the offers and cards that give that coupon), and the tiers
-    before and after."""
-    names: set[str] = {name for name, _ in outcome.discounts}
+    What applied (the outcome lists it), an offer that cancelled the order, points
+    given by an offer (their reason is the offer's name), stamps, coupons issued
+    (credited to the offers and cards that give that coupon), and the tiers before and
+    after."""
+    names: set[str] = set(outcome.applied)
     names.update(outcome.coupons_used)
-    for note in outcome.notes:
-        if note.startswith("code ") and note.endswith(" applied"):
-            names.add(note[len("code ") : -len(" applied")])
-        elif note.startswith("order cancelled: ") and " is not valid with " in note:
-            names.add(note[len("order cancelled: ") :].split(" is not valid with ", 1)[0])
+    names.update(name for name, reason in outcome.refused if reason.startswith("order cancelled"))
     sources = {getattr(s, "name", ""): s for s in spec.sources}
     for _, _, reason, _ in outcome.earned:
         if reason in sources:
@@ -429,15 +424,12 @@ def _settle_reasons(spec: ProgramSpec) -> frozenset[str]:
 
 def _code_fate(code: str, outcome: Outcome, purchase: Purchase) -> tuple[str, str | None]:
     """What became of a code on a purchase: ("applied"|"refused"|"not entered", why)."""
-    key = code.casefold()
-    for note in outcome.notes:
-        for verb, state in ((" refused: ", "refused"), (" not applied: ", "refused")):
-            if note.startswith("code ") and verb in note:
-                named, reason = note[len("code ") :].split(verb, 1)
-                if named.casefold() == key:
-                    return state, reason
-        if note.casefold() == f"code {key} applied":
-            return "applied", None
+    key = code.strip().casefold()
+    for name, reason in outcome.refused:
+        if name.strip().casefold() == key:
+            return "refused", reason
+    if any(name.casefold() == key for name in outcome.applied):
+        return "applied", None
     if any(entered.strip().casefold() == key for entered in purchase.codes):
         return "applied", None
     return "not entered", None

@@ -18,6 +18,8 @@ class Outcome:
     status: str = "ok"  # ok | replay | rejected | cancelled
     subtotal: Decimal | None = None
     discounts: list[tuple[str, Decimal]] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)  # every offer, scale or card that applied
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (offer or code entered, why not)
     total: Decimal | None = None
     redeemed: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)  # wallet, points, money
     paid: Decimal | None = None
@@ -48,6 +50,10 @@ class Outcome:
             out["total"] = str(self.total)
             out["redeemed"] = [{"points": w, "amount": str(p), "value": str(v)} for w, p, v in self.redeemed]
             out["paid"] = str(self.paid)
+        if self.applied:
+            out["applied"] = list(self.applied)
+        if self.refused:
+            out["refused"] = [{"offer": name, "reason": reason} for name, reason in self.refused]
         if self.refunded is not None:
             out["refunded"] = str(self.refunded)
         if self.earned:
