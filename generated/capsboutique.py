@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 PROGRAM_NAME = 'Capsboutique coffee club'
 PROGRAM_VERSION = '1.0'
-SOURCE_HASH = '4c8f4abceafe5da6e5047728b0c6d36ca6cddec5b78832ba2078948a564e033f'
+SOURCE_HASH = 'c8e1e23dd333c2c460e1c16573af1996d4654db03c3c3217e39a84c319071113'
 CURRENCY = 'RUB'
 TIMEZONE = 'Europe/Moscow'
 
@@ -3268,7 +3268,7 @@ def amount_8(ctx: Context) -> Decimal:
 SPEC = ProgramSpec(
     name='Capsboutique coffee club',
     version='1.0',
-    source_hash='4c8f4abceafe5da6e5047728b0c6d36ca6cddec5b78832ba2078948a564e033f',
+    source_hash='c8e1e23dd333c2c460e1c16573af1996d4654db03c3c3217e39a84c319071113',
     currency='RUB',
     rounding='half-even',
     timezone='Europe/Moscow',

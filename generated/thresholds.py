@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 PROGRAM_NAME = 'Big purchase discount'
 PROGRAM_VERSION = '1.0'
-SOURCE_HASH = 'a52c1b35dd0dec126f8535c473f602a2452277a3c841df7c5b798abd7cfd943a'
+SOURCE_HASH = '82e1b0857556374578cb52c75abaaa5dc9faf4024c11157599fab2e843ff2723'
 CURRENCY = 'RUB'
 TIMEZONE = 'Europe/Moscow'
 
@@ -3219,7 +3219,7 @@ def when_1(ctx: Context) -> bool:
 SPEC = ProgramSpec(
     name='Big purchase discount',
     version='1.0',
-    source_hash='a52c1b35dd0dec126f8535c473f602a2452277a3c841df7c5b798abd7cfd943a',
+    source_hash='82e1b0857556374578cb52c75abaaa5dc9faf4024c11157599fab2e843ff2723',
     currency='RUB',
     rounding='half-even',
     timezone='Europe/Moscow',

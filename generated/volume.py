@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 PROGRAM_NAME = 'Progressive order discount'
 PROGRAM_VERSION = '1.0'
-SOURCE_HASH = 'da834a9406f4cbc94cfb995d4ce2b33c7295018afac7702ae89a4dbb88551b5b'
+SOURCE_HASH = '7c4ff9b08f9e16cdb4e8ad6a13f5705a6da50a54afe003c80f432658cb2cfdec'
 CURRENCY = 'RUB'
 TIMEZONE = 'Europe/Moscow'
 
@@ -3223,7 +3223,7 @@ def amount_1(ctx: Context) -> Decimal:
 SPEC = ProgramSpec(
     name='Progressive order discount',
     version='1.0',
-    source_hash='da834a9406f4cbc94cfb995d4ce2b33c7295018afac7702ae89a4dbb88551b5b',
+    source_hash='7c4ff9b08f9e16cdb4e8ad6a13f5705a6da50a54afe003c80f432658cb2cfdec',
     currency='RUB',
     rounding='half-even',
     timezone='Europe/Moscow',

@@ -276,6 +276,15 @@ class _TestChecker:
                     owner.expect_value(step.value, (t.points(wallet), t.NUMBER), f"an expected balance of `{wallet}`", f"points such as `100 {wallet}`")
             return
         last = self.last
+        if step.kind in ("refunded", "rejected"):
+            if step.kind == "refunded":
+                if not isinstance(last, n.TestReturn):
+                    self.err("S010", step.span, "`expect refunded` is about the last return, but the step before it is not a return", "put it right after the `returns` line it is about")
+                if step.value is not None:
+                    owner.checker.expect(step.value, t.money(owner.currency), "an expected refund", constant=True)
+            elif last is None or isinstance(last, n.TestCustomer):
+                self.err("S010", step.span, "`expect rejected` is about the last event, but there is none before it", "put it right after the event it is about")
+            return
         if last is None or isinstance(last, n.TestReturn):
             what = "no purchase comes before it" if last is None else f"the step before it (line {last.span.line}) is a return, not a purchase"
             self.err("S010", step.span, f"`expect {_kind_words(step.kind)}` is about the last purchase, but {what}", "put it right after the `buys` line it is about")

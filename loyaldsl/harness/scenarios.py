@@ -281,6 +281,11 @@ class _Run:
             self.expect_customer(expect)
             return
         last = self.last
+        if expect.kind in ("refunded", "rejected"):
+            expected, actual = self.compare_event(expect, last)
+            if expected is not None:
+                self.fail(expect, expected, actual, last)
+            return
         if last is None or not isinstance(last[0].event, Purchase):
             what = "no purchase yet" if last is None else "the last event is a return, not a purchase"
             self.fail(expect, _describe_expectation(expect, self.spec), what, last)
@@ -289,6 +294,25 @@ class _Run:
         expected, actual = self.compare_purchase(expect, outcome, last[0].event)
         if expected is not None:
             self.fail(expect, expected, actual, last)
+
+    def compare_event(self, expect: n.Expect, last: tuple[StepEvent, Outcome] | None) -> tuple[str | None, str]:
+        """`expect refunded AMOUNT` (the last return) and `expect rejected ["reason"]`
+        (the last event was refused by the engine, with that reason in its notes)."""
+        if last is None:
+            return _describe_expectation(expect, self.spec), "nothing has happened yet"
+        outcome = last[1]
+        if expect.kind == "refunded":
+            wanted = _constant(expect.value)
+            got = outcome.refunded
+            if got == wanted:
+                return None, ""
+            currency = self.spec.currency
+            return f"refunded {money(wanted, currency)}", f"refunded {money(got, currency)}" if got is not None else f"nothing refunded ({outcome.status})"
+        reason = expect.reason
+        if outcome.status == "rejected" and (reason is None or any(reason.casefold() in note.casefold() for note in outcome.notes)):
+            return None, ""
+        wanted = "rejected" + (f' "{reason}"' if reason else "")
+        return wanted, f"{outcome.status}" + (f" ({'; '.join(outcome.notes)})" if outcome.notes else "")
 
     def compare_purchase(self, expect: n.Expect, outcome: Outcome, purchase: Purchase) -> tuple[str | None, str]:
         """(expected, actual) when the expectation fails, (None, "") when it holds."""
@@ -472,6 +496,11 @@ def _describe_expectation(expect: n.Expect, spec: ProgramSpec) -> str:
         return f"coupon {expect.offer.text} issued"
     if expect.kind == "cancelled":
         return "order cancelled"
+    if expect.kind == "refunded" and expect.value is not None:
+        value = constant_value(expect.value)
+        return f"refunded {money(value, spec.currency) if value is not None else '?'}"
+    if expect.kind == "rejected":
+        return "rejected" + (f' "{expect.reason}"' if expect.reason else "")
     who = expect.customer.text if expect.customer else "?"
     if expect.kind == "tier":
         return f"{who}.tier is {expect.tier.text if expect.tier else 'none'}"

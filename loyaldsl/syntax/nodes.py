@@ -531,7 +531,7 @@ class TestCustomerEvent:
 class Expect:
     """One expectation. Without a customer it is about the last purchase or return."""
 
-    kind: str  # paid discount no-discount earned code-refused coupon-issued cancelled balance tier stamps
+    kind: str  # paid discount no-discount earned code-refused coupon-issued cancelled refunded rejected balance tier stamps
     span: Span
     value: Expr | None = None
     offer: Name | None = None

@@ -1119,6 +1119,12 @@ class _Builder(Transformer):
     def expect_cancelled(self, meta, children):
         return ("cancelled", {})
 
+    def expect_refunded(self, meta, children):
+        return ("refunded", {"value": children[0]})
+
+    def expect_rejected(self, meta, children):
+        return ("rejected", {"reason": _unquote(children[0]) if children[0] else None})
+
     def expect_customer(self, meta, children):
         customer, wallet, kind, value, as_of = children
         return ("balance", {"customer": _name(customer), "wallet": _name(wallet), "balance": kind or "available", "value": value, "as_of": as_of})

@@ -258,3 +258,35 @@ def test_an_engine_crash_exits_3_with_a_message(monkeypatch, folder: Path):
     assert "ERROR  a friday cake" in result.stdout
     assert "this is a bug in loyaldsl" in result.stderr
     assert "Traceback" not in result.output
+
+
+REFUNDS = """
+test "a return and a late one"
+  customer anna
+  on 2026-03-02 10:00 anna buys 2 latte in coffee at 150 RUB as p1
+  on 2026-03-03 10:00 anna returns p1: 1 latte
+  expect refunded 140 RUB
+  on 2026-03-04 10:00 anna returns p9
+  expect rejected "no purchase p9"
+"""
+
+
+def test_refunded_and_rejected_expectations_report_expected_and_actual():
+    # 1 latte of 150 comes back at its price: 150 refunded (the test says 140: fails);
+    # a return of an unknown purchase is refused, and the reason names it.
+    source = CAFE + REFUNDS
+    (result,) = run_tests(without_test_checks(source)).tests
+    assert [(f.expected, f.actual) for f in result.failures] == [("refunded 140.00 RUB", "refunded 150.00 RUB")]
+
+
+def test_expect_refunded_must_follow_a_return():
+    source = CAFE + """
+test "refund after a purchase"
+  customer anna
+  on 2026-03-02 10:00 anna buys 2 latte in coffee at 150 RUB
+  expect refunded 150 RUB
+"""
+    from loyaldsl.check import check_source
+
+    codes = [d.code for d in check_source(source, "cafe.loyal").diagnostics if d.code.startswith("S")]
+    assert codes == ["S010"]
