@@ -20,7 +20,7 @@ from loyaldsl.runtime.bands import Band
 from loyaldsl.runtime.engine import Engine
 from loyaldsl.syntax import nodes as n
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": lambda a, b: a >= b,
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,
@@ -79,7 +79,7 @@ class ClosureBackend:
         if cond is None:
             return None
         if isinstance(cond, n.Compare):
-            left, right, op = self.value(cond.left), self.value(cond.right), _COMPARE[cond.op]
+            left, right, op = self.value(cond.left), self.value(cond.right), COMPARE[cond.op]
             return lambda ctx: op(left(ctx), right(ctx))
         if isinstance(cond, n.BoolOp):
             left_c, right_c = self.cond(cond.left), self.cond(cond.right)

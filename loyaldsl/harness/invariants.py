@@ -21,7 +21,8 @@ import attrs
 from loyaldsl.check import CheckedProgram
 from loyaldsl.check.checker import CUSTOMER_FIELDS, ORDER_FIELDS
 from loyaldsl.harness.scenarios import money
-from loyaldsl.interpret import SpecBuilder
+from loyaldsl.interpret import COMPARE, SpecBuilder
+from loyaldsl.runtime.context import Context
 from loyaldsl.runtime.engine import Engine, State
 from loyaldsl.runtime.model import CustomerEvent, Event, Purchase
 from loyaldsl.runtime.outcome import Outcome
@@ -34,15 +35,6 @@ NO_CRASH = "no crash"
 DETERMINISTIC = "deterministic output"
 BUILT_IN = (NO_NEGATIVE_PAYMENT, DISCOUNT_WITHIN_SUBTOTAL, NO_NEGATIVE_POINTS, NO_CRASH, DETERMINISTIC)
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    ">=": lambda a, b: a >= b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-}
 
 
 @attrs.frozen
@@ -56,17 +48,15 @@ class Violation:
     tier: tuple[str, str, Decimal, Decimal] | None = None  # compare: high, low, high paid, low paid
 
 
-class AfterPurchase:
+class AfterPurchase(Context):
     """What an `always` condition sees: the purchase as processed and the customer
-    after it. It has the attributes of the engine's Context, so the interpreter's
-    compiled condition runs on it unchanged."""
+    after it. The engine's Context with the order read from the outcome, so the
+    interpreter's compiled condition runs on it unchanged."""
 
-    __slots__ = ("engine", "customer", "at", "outcome", "purchase")
+    __slots__ = ("outcome", "purchase")
 
     def __init__(self, engine: Engine, state: State, purchase: Purchase, outcome: Outcome) -> None:
-        self.engine = engine
-        self.customer = state.customers[purchase.customer]
-        self.at = outcome.at
+        super().__init__(engine.spec.periods, state.customers[purchase.customer], outcome.at, None)
         self.outcome = outcome
         self.purchase = purchase
 
@@ -83,48 +73,8 @@ class AfterPurchase:
         return self.outcome.paid if self.outcome.paid is not None else self.order_total
 
     @property
-    def order_discount(self) -> Decimal:
-        return self.order_subtotal - self.order_total
-
-    @property
     def order_items(self) -> Decimal:
         return Decimal(sum(line.quantity for line in self.purchase.lines))
-
-    @property
-    def order_day(self) -> str:
-        return _WEEKDAYS[self.at.weekday()]
-
-    @property
-    def order_time(self) -> dt.time:
-        return self.at.time().replace(tzinfo=None)
-
-    @property
-    def order_date(self) -> dt.date:
-        return self.at.date()
-
-    @property
-    def customer_orders(self) -> Decimal:
-        return Decimal(self.customer.orders)
-
-    @property
-    def customer_visits(self) -> Decimal:
-        return Decimal(self.customer.orders)
-
-    @property
-    def customer_spend(self) -> Decimal:
-        return self.customer.spend
-
-    @property
-    def customer_tier(self) -> int:
-        return self.customer.tier
-
-    def customer_points(self, wallet: str) -> Decimal:
-        ledger = self.customer.wallets.get(wallet)
-        return ledger.available(self.at) if ledger is not None else Decimal(0)
-
-    def during(self, period: str) -> bool:
-        start, end = self.engine.spec.periods[period]
-        return start <= self.at.date() <= end
 
 
 @attrs.frozen
@@ -199,7 +149,7 @@ class Invariants:
             low_paid = self.paid_as(state, purchase, low)
             if high_paid is None or low_paid is None:
                 continue
-            if not _COMPARE[decl.op](high_paid, low_paid):
+            if not COMPARE[decl.op](high_paid, low_paid):
                 found.append(
                     Violation(
                         decl.name,
