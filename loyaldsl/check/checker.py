@@ -3,8 +3,8 @@ its clause needs. Problems are collected, never raised, so a user sees all at on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs

@@ -4,8 +4,8 @@ spent, a larger order paying less)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Iterable, Iterator
 
 from loyaldsl.diagnostics import Diagnostic, error, warning
 from loyaldsl.syntax import nodes as n

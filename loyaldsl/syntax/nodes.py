@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Union
 
 import attrs
 
@@ -78,12 +77,12 @@ class Path:
 @attrs.frozen
 class BinOp:
     op: str  # + - *
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span
 
 
-Expr = Union[Number, Quantity, Percent, DateLit, TimeLit, Path, BinOp]
+Expr = Number | Quantity | Percent | DateLit | TimeLit | Path | BinOp
 
 
 @attrs.frozen
@@ -120,18 +119,18 @@ class During:
 @attrs.frozen
 class BoolOp:
     op: str  # and / or
-    left: "Cond"
-    right: "Cond"
+    left: Cond
+    right: Cond
     span: Span
 
 
 @attrs.frozen
 class Not:
-    operand: "Cond"
+    operand: Cond
     span: Span
 
 
-Cond = Union[Compare, Membership, Between, During, BoolOp, Not]
+Cond = Compare | Membership | Between | During | BoolOp | Not
 
 # ------------------------------------------------------------------ shared pieces
 
@@ -247,7 +246,7 @@ class EarnMonthly:
     span: Span
 
 
-Earn = Union[EarnPerMoney, EarnPercent, EarnPerItem, EarnPerVisit, EarnOn, EarnMonthly]
+Earn = EarnPerMoney | EarnPercent | EarnPerItem | EarnPerVisit | EarnOn | EarnMonthly
 
 
 @attrs.frozen
@@ -367,7 +366,7 @@ class GiveCoupon:
     span: Span
 
 
-Effect = Union[Discount, MultiBuy, GivePoints, GiveCoupon]
+Effect = Discount | MultiBuy | GivePoints | GiveCoupon
 
 
 @attrs.frozen
@@ -543,7 +542,7 @@ class Expect:
     as_of: dt.datetime | None = None
 
 
-TestStep = Union[TestCustomer, TestBuy, TestReturn, TestCustomerEvent, Expect]
+TestStep = TestCustomer | TestBuy | TestReturn | TestCustomerEvent | Expect
 
 
 @attrs.frozen
@@ -567,7 +566,7 @@ class InvariantDecl:
     op: str = "<="
 
 
-Decl = Union[Header, PointsDecl, TiersDecl, OfferDecl, ScaleDecl, StampsDecl, StackingDecl, PeriodDecl, TestDecl, InvariantDecl]
+Decl = Header | PointsDecl | TiersDecl | OfferDecl | ScaleDecl | StampsDecl | StackingDecl | PeriodDecl | TestDecl | InvariantDecl
 
 
 @attrs.frozen

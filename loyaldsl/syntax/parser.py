@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path as FsPath
-from typing import Any, Iterator
+from typing import Any
 
 import attrs
 from lark import Lark, Token, Transformer, v_args
@@ -459,7 +460,7 @@ def _date(token: Token) -> dt.date:
     try:
         return dt.date.fromisoformat(str(token))
     except ValueError:
-        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a real date", "write dates as YYYY-MM-DD"))
+        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a real date", "write dates as YYYY-MM-DD")) from None
 
 
 def _time(token: Token) -> dt.time:
@@ -469,7 +470,7 @@ def _time(token: Token) -> dt.time:
             return dt.time.max
         return dt.time(int(hours), int(minutes))
     except ValueError:
-        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a time of day", "write times as HH:MM, 00:00 to 24:00"))
+        raise _LiteralError(error("P004", _tspan(token), f"`{token}` is not a time of day", "write times as HH:MM, 00:00 to 24:00")) from None
 
 
 @v_args(meta=True)
@@ -1075,7 +1076,7 @@ class _Builder(Transformer):
 
     def return_units(self, meta, children):
         pairs = []
-        for count, product in zip(children[::2], children[1::2]):
+        for count, product in zip(children[::2], children[1::2], strict=True):
             pairs.append((n.Number(_decimal(count), _tspan(count)), _product(product)))
         return tuple(pairs)
 
