@@ -29,7 +29,6 @@ from .ledger import Ledger
 from .model import CustomerEvent, Event, Purchase, Refund, event_kind
 from .outcome import CustomerReport, Outcome, WalletReport
 from .periods import (
-    add_days,
     add_duration,
     add_months,
     at_midnight,
@@ -49,8 +48,10 @@ _ONE = Decimal(1)
 # Memory per customer is bounded by time windows, never by the length of the stream:
 # refund records live for the refund window (a year unless the program states one),
 # event ids for a month (an older replay is caught anyway: it comes out of time order).
-_SEEN_DAYS = 31
+_SEEN = _dt.timedelta(days=31)
+_MONTH = _dt.timedelta(days=31)
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
+_UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 
 
 # ------------------------------------------------------------------ the engine
@@ -69,6 +70,9 @@ class Engine:
         self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
         self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
+        # A day longer than the longest the refund window can be, so pruning never
+        # drops a record a refund could still reach.
+        self.keep_records = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
         self.round = money_rounder(spec.currency, spec.rounding)
         self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
@@ -191,22 +195,21 @@ class Engine:
                 card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
         if customer.coupons:
             customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
-        if len(customer.seen) > 32 or len(customer.purchases) > 64:
-            self.forget(customer, at)
+        self.forget(customer, at)
 
     def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
         """Drop what no later event can need: refund records past the refund window
-        (and the ledger's records of them, a month later, for monthly credits), event
-        ids older than a month."""
-        cutoff = add_duration(at, -self.refund_window.amount, self.refund_window.unit)
-        if customer.purchases and next(iter(customer.purchases.values())).at < cutoff:
-            customer.purchases = {pid: rec for pid, rec in customer.purchases.items() if rec.at >= cutoff}
+        (and the ledger's records of them a month later, for monthly credits), event ids
+        older than a month. Records are kept in time order, so a look at the oldest
+        says whether there is anything to drop."""
+        horizon = at - self.keep_records
+        if customer.purchases and next(iter(customer.purchases.values())).at < horizon:
+            customer.purchases = {pid: rec for pid, rec in customer.purchases.items() if rec.at >= horizon}
         for ledger in customer.wallets.values():
-            if len(ledger.sources) > 16:
-                ledger.forget_before(add_months(cutoff, -1))
-        if len(customer.seen) > 16:
-            horizon = add_days(at, -_SEEN_DAYS)
-            customer.seen = {k: v for k, v in customer.seen.items() if v >= horizon}
+            if ledger.sources and next(iter(ledger.sources.values())).at < horizon - _MONTH:
+                ledger.forget_before(horizon - _MONTH)
+        if customer.seen and next(iter(customer.seen.values())) < at - _SEEN:
+            customer.seen = {k: v for k, v in customer.seen.items() if v >= at - _SEEN}
 
     def expire_wallets(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
         for wallet in self.spec.wallets:
