@@ -25,7 +25,7 @@ import calendar
 import copy
 import datetime as _dt
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
@@ -2117,7 +2117,7 @@ class Engine:
         first = customer.birthday_year + 1 if customer.birthday_year else (customer.signed_up or at).year
         for year in range(first, at.year + 1):
             month, day = customer.birth_date.month, customer.birth_date.day
-            if (month, day) == (2, 29) and not _is_leap(year):
+            if (month, day) == (2, 29) and not calendar.isleap(year):
                 day = 28
             when = at_midnight(_dt.date(year, month, day), self.zone)
             if when > at:
@@ -2850,7 +2850,8 @@ class Engine:
         elif tiers is not None and tiers.metric == "visits" and whole:
             customer.tier_entries.append([record.at, -_ONE])
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
-            customer.tier_entries.append([record.at, -self.quantize_up(record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator))])
+            share = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+            customer.tier_entries.append([record.at, -share.quantize(self.metric_step(), rounding=ROUND_CEILING)])
         self.refund_month(customer, month_key(record.at), value, at, out)
         for name, base in record.scale_values.items():
             scale = self.sources_by_name[name]
@@ -2921,19 +2922,6 @@ class Engine:
                 card.entries.append([record.at, restored, "restored"])
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))
-
-    def quantize_up(self, amount: Decimal) -> Decimal:
-        return amount.to_integral_value(rounding="ROUND_CEILING")
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def process_all(engine: Engine, events: Iterable[Event], state: State | None = None) -> tuple[State, list[Outcome]]:
-    """Convenience for tests and small scripts: run a whole list of events."""
-    state = state or engine.new_state()
-    return state, [engine.process(state, event) for event in events]
 
 
 # ============================================================================

@@ -14,9 +14,9 @@ Both engines (the interpreter and a compiled module) call this same code.
 
 from __future__ import annotations
 
+import calendar
 import copy
 import datetime as _dt
-from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from fractions import Fraction
 from typing import Any
@@ -298,7 +298,7 @@ class Engine:
         first = customer.birthday_year + 1 if customer.birthday_year else (customer.signed_up or at).year
         for year in range(first, at.year + 1):
             month, day = customer.birth_date.month, customer.birth_date.day
-            if (month, day) == (2, 29) and not _is_leap(year):
+            if (month, day) == (2, 29) and not calendar.isleap(year):
                 day = 28
             when = at_midnight(_dt.date(year, month, day), self.zone)
             if when > at:
@@ -1031,7 +1031,8 @@ class Engine:
         elif tiers is not None and tiers.metric == "visits" and whole:
             customer.tier_entries.append([record.at, -_ONE])
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
-            customer.tier_entries.append([record.at, -self.quantize_up(record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator))])
+            share = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+            customer.tier_entries.append([record.at, -share.quantize(self.metric_step(), rounding=ROUND_CEILING)])
         self.refund_month(customer, month_key(record.at), value, at, out)
         for name, base in record.scale_values.items():
             scale = self.sources_by_name[name]
@@ -1102,16 +1103,3 @@ class Engine:
                 card.entries.append([record.at, restored, "restored"])
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))
-
-    def quantize_up(self, amount: Decimal) -> Decimal:
-        return amount.to_integral_value(rounding="ROUND_CEILING")
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def process_all(engine: Engine, events: Iterable[Event], state: State | None = None) -> tuple[State, list[Outcome]]:
-    """Convenience for tests and small scripts: run a whole list of events."""
-    state = state or engine.new_state()
-    return state, [engine.process(state, event) for event in events]
