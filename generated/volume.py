@@ -2850,8 +2850,8 @@ class Engine:
         elif tiers is not None and tiers.metric == "visits" and whole:
             customer.tier_entries.append([record.at, -_ONE])
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
-            share = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            customer.tier_entries.append([record.at, -share.quantize(self.metric_step(), rounding=ROUND_CEILING)])
+            taken = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+            customer.tier_entries.append([record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING)])
         self.refund_month(customer, month_key(record.at), value, at, out)
         for name, base in record.scale_values.items():
             scale = self.sources_by_name[name]
