@@ -61,7 +61,9 @@ def load(program: str, kind: str) -> Runner:
 
 
 def import_generated(program: str) -> Any:
-    """generated/<program>.py, imported by path (generated/ is not a package)."""
+    """generated/<program>.py, imported by path (generated/ is not a package). Not
+    loyaldsl.codegen.loader's twin on purpose: that would import the compiler, lark and
+    jinja2 into the process whose memory the bench measures."""
     path = ROOT / "generated" / f"{program}.py"
     name = f"bench_generated_{program}"
     if name in sys.modules:
