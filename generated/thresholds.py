@@ -1934,10 +1934,13 @@ class Engine:
         out.tier_after = self.tier_name(customer.tier)
         return out
 
-    def report(self, state: State, customer_id: str, as_of: _dt.datetime) -> CustomerReport:
+    def report(self, state: State, customer_id: str, as_of: _dt.datetime, in_place: bool = False) -> CustomerReport:
+        """A customer's standing at `as_of`. A report reads: a copy of the customer is
+        settled, so later events see the state as it was. `in_place` skips the copy for
+        a state that is about to be thrown away (the closing balances of a run)."""
         as_of = as_of.astimezone(self.zone)
-        # A report reads; it must not move the customer's time forward (a copy settles).
-        customer = copy.deepcopy(state.customers.get(customer_id) or CustomerState(customer_id))
+        known = state.customers.get(customer_id) or CustomerState(customer_id)
+        customer = known if in_place else copy.deepcopy(known)
         scratch = Outcome("", customer_id, "report", as_of)
         if customer.last_event_at is None or as_of >= customer.last_event_at:
             self.settle(customer, as_of, scratch)

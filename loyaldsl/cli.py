@@ -237,7 +237,8 @@ def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: st
     if moment is None:
         click.echo("no events to process" + (f" before {until:%Y-%m-%d %H:%M}" if until else ""), err=True)
         return
-    reports = [engine.report(state, customer, moment) for customer in sorted(state.customers)]
+    # The state is not used after this: settle each customer in place, no copies.
+    reports = [engine.report(state, customer, moment, in_place=True) for customer in sorted(state.customers)]
     if as_json:
         for report in reports:
             click.echo(json.dumps({"balance": report.to_json()}, ensure_ascii=False))
