@@ -1304,6 +1304,7 @@ class TiersSpec:
     review: str | None = None  # yearly | quarterly | monthly
     downgrade: str | None = None  # one step | to qualified
     demote_monthly: bool = False
+    returns_lower_at_once: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -2856,6 +2857,11 @@ class Engine:
             taken = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             customer.tier_entries.append([record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING)])
         self.refund_month(customer, month_key(record.at), value, at, out)
+        if tiers is not None and tiers.returns_lower_at_once and not customer.tier_manual:
+            # `returns lower the tier at once`: the tier the metric now earns, never higher.
+            customer.tier_entries = self.prune_entries(customer.tier_entries, tiers.window, at)
+            qualified = self.qualified(sum((entry[1] for entry in customer.tier_entries), _ZERO))
+            customer.tier = min(customer.tier, qualified)
         for name, base in record.scale_values.items():
             scale = self.sources_by_name[name]
             if scale.base_kind in ("quantity", "amount"):

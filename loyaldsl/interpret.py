@@ -226,6 +226,7 @@ class SpecBuilder:
             review=decl.review,
             downgrade=decl.downgrade,
             demote_monthly=decl.demote_monthly,
+            returns_lower_at_once=decl.returns_lower_at_once,
         )
 
     def effect(self, effect: n.Effect) -> s.EffectSpec:

@@ -121,6 +121,7 @@ class TiersSpec:
     review: str | None = None  # yearly | quarterly | monthly
     downgrade: str | None = None  # one step | to qualified
     demote_monthly: bool = False
+    returns_lower_at_once: bool = False
 
 
 @dataclass(frozen=True, slots=True)

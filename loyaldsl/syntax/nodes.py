@@ -321,6 +321,7 @@ class TiersDecl:
     downgrade: str | None = None  # "one step" | "to qualified"
     review_span: Span | None = None
     demote_monthly: bool = False
+    returns_lower_at_once: bool = False  # else a return lowers the metric, the tier waits for the review
 
 
 # ------------------------------------------------------------------ offers

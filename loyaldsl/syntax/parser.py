@@ -757,6 +757,7 @@ class _Builder(Transformer):
             downgrade=review[1],
             review_span=review[2],
             demote_monthly=found.get("demote", False),
+            returns_lower_at_once=found.get("returns", False),
         )
 
     def metric_spend(self, meta, children):
@@ -790,6 +791,12 @@ class _Builder(Transformer):
     def review(self, meta, children):
         every, downgrade = children
         return ("review", (str(every), " ".join(str(downgrade).split()), _mspan(meta)), _mspan(meta))
+
+    def returns_at_once(self, meta, children):
+        return ("returns", True, _mspan(meta))
+
+    def returns_at_review(self, meta, children):
+        return ("returns", False, _mspan(meta))
 
     def demote(self, meta, children):
         return ("demote", True, _mspan(meta))

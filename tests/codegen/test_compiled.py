@@ -182,6 +182,8 @@ def programs(draw) -> str:
             lines.append(draw(st.sampled_from(["  review yearly, downgrade one step", "  review quarterly, downgrade to qualified"])))
         if draw(st.booleans()):
             lines.append("  demote one step per month without visit")
+        if draw(st.booleans()):
+            lines.append("  returns lower the tier at once")
     offers = []
     for index in range(draw(st.integers(0, 4))):
         name = f"offer{index}"
