@@ -19,9 +19,8 @@ from typing import Any
 
 import click
 
-from loyaldsl.check import CheckedProgram, check_source
-from loyaldsl.check.scenario_checks import check_tests
-from loyaldsl.diagnostics import Diagnostic, render_all, summary
+from loyaldsl.check import check_source
+from loyaldsl.diagnostics import render_all, summary
 
 _SKIPPED_FOLDERS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache"}
 
@@ -57,13 +56,6 @@ def find_programs(paths: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def scenario_diagnostics(checked: CheckedProgram) -> list[Diagnostic]:
-    """The checks of test and invariant blocks, without repeating any that
-    `check_source` already reported (once it calls `check_tests` itself)."""
-    already = set(checked.diagnostics)
-    return [d for d in check_tests(checked.program, checked.symbols, checked.source) if d not in already]
-
-
 # ------------------------------------------------------------------ test
 
 
@@ -91,12 +83,11 @@ def test(paths: tuple[str, ...], junit_file: str | None, show_coverage: bool) ->
     for path in programs:
         source = read_text(path)
         checked = check_source(source, path)
-        extra = scenario_diagnostics(checked)
-        shown = [d for d in (*checked.diagnostics, *extra) if d.is_error or d.code.startswith("S")]
+        shown = [d for d in checked.diagnostics if d.is_error or d.code.startswith("S")]
         if shown:
             click.echo(render_all(shown, path, checked.source), err=True)
-        errors = [d for d in (*checked.diagnostics, *extra) if d.is_error]
-        if not checked.ok or errors:
+        errors = [d for d in checked.diagnostics if d.is_error]
+        if not checked.ok:
             message = f"{path}: {summary(errors)}; its tests were not run"
             click.echo(message, err=True)
             broken.append(BrokenProgram(path, message, render_all(errors, path, checked.source)))
@@ -147,7 +138,7 @@ def fuzz(program: str, examples: int, seed: int | None) -> None:
     except ModuleNotFoundError as exc:  # hypothesis is a test dependency, not a core one
         if exc.name != "hypothesis":
             raise
-        click.echo("loyaldsl fuzz needs hypothesis: pip install 'hypothesis>=6.100' (or install loyaldsl with its test extras)", err=True)
+        click.echo("loyaldsl fuzz needs hypothesis, which comes with loyaldsl: pip install 'hypothesis>=6.100'", err=True)
         raise Failed(2) from None
 
     checked = load_program(program, quiet_warnings=True)
@@ -159,4 +150,4 @@ def fuzz(program: str, examples: int, seed: int | None) -> None:
         raise Failed(1)
 
 
-__all__ = ["find_programs", "test", "fuzz", "scenario_diagnostics"]
+__all__ = ["find_programs", "test", "fuzz"]
