@@ -1425,7 +1425,7 @@ class Basket:
     """Lines with running net amounts. `currency` and `rounding` come from the program.
     The subtotal is fixed; the total is kept as discounts are taken, not re-summed."""
 
-    __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round")
+    __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round", "_matching")
 
     def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str, rounder: Callable[[Decimal], Decimal] | None = None) -> None:
         self.currency = currency
@@ -1437,6 +1437,7 @@ class Basket:
             gross = self._round(line.unit_price * line.quantity)
             self.lines.append(BasketLine(line.product, line.category, line.quantity, line.unit_price, gross, gross))
         self.subtotal: Decimal = sum((line.gross for line in self.lines), ZERO)
+        self._matching: dict[ItemFilterSpec, list[int]] = {}
         self.total: Decimal = self.subtotal
 
     def round(self, amount: Decimal) -> Decimal:
@@ -1456,7 +1457,12 @@ class Basket:
         return sum(line.quantity for line in self.lines)
 
     def matching(self, items: ItemFilterSpec) -> list[int]:
-        return [i for i, line in enumerate(self.lines) if line.matches(items)]
+        """Indexes of the lines a filter selects (remembered: lines never change
+        product or category, and offers ask the same question several times)."""
+        found = self._matching.get(items)
+        if found is None:
+            found = self._matching[items] = [i for i, line in enumerate(self.lines) if line.matches(items)]
+        return found
 
     def apply(self, per_line: list[Decimal]) -> Decimal:
         """Take per-line discounts off; returns the total taken."""
