@@ -28,17 +28,15 @@ non-purchase events, notes for the customer.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
-from .records import Order
+from .records import KOPECK, Order, add_months, money
 
 SHOP_ZONE = ZoneInfo("Europe/Moscow")
-KOPECK = Decimal("0.01")
 ZERO = Decimal(0)
 
 RETURNING_DISCOUNT = Decimal("0.15")
@@ -59,16 +57,6 @@ REDEEM_SHARE = Decimal("0.5")
 LEVELS = (("Bronze", ZERO, Decimal(1)), ("Silver", Decimal(30000), Decimal("1.5")), ("Gold", Decimal(80000), Decimal(2)))
 
 
-def money(amount: Decimal) -> Decimal:
-    return amount.quantize(KOPECK, rounding=ROUND_HALF_EVEN)
-
-
-def add_months(t: dt.datetime, months: int) -> dt.datetime:
-    """Same wall time `months` later, the day clamped to the month's length."""
-    year, month0 = divmod(t.month - 1 + months, 12)
-    year += t.year
-    day = min(t.day, calendar.monthrange(year, month0 + 1)[1])
-    return t.replace(year=year, month=month0 + 1, day=day)
 
 
 def burn_time(earned: dt.datetime) -> dt.datetime:
@@ -161,7 +149,7 @@ class Checkout:
 
         redeemed = 0
         if order.redeem is not None:
-            cap = int(money(total * REDEEM_SHARE))  # 1 bonus = 1 RUB, whole bonuses
+            cap = int((total * REDEEM_SHARE).quantize(KOPECK, rounding=ROUND_FLOOR))  # never more than half; 1 bonus = 1 RUB, whole bonuses
             balance = 0
             for lot in lots:
                 if lot.available_at > at:

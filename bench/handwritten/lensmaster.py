@@ -17,33 +17,20 @@ free pairs they take back), replayed or out-of-order events, notes for the custo
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .records import Order
+from .records import Order, add_months, money
 
 SHOP_ZONE = ZoneInfo("Europe/Moscow")
-KOPECK = Decimal("0.01")
 ZERO = Decimal(0)
 CARD_SIZE = 10
 STAMPED = "lenses"
 STAMP_MONTHS = 12
 
 
-def money(amount: Decimal) -> Decimal:
-    return amount.quantize(KOPECK, rounding=ROUND_HALF_EVEN)
-
-
-def add_months(t: dt.datetime, months: int) -> dt.datetime:
-    """Same wall time `months` later, the day clamped to the month's length."""
-    year, month0 = divmod(t.month - 1 + months, 12)
-    year += t.year
-    day = min(t.day, calendar.monthrange(year, month0 + 1)[1])
-    return t.replace(year=year, month=month0 + 1, day=day)
 
 
 @dataclass(slots=True)

@@ -13,18 +13,14 @@ Not implemented, because the bench stream never exercises them: refunds within 1
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-from .records import Order
+from .records import Order, money
 
-KOPECK = Decimal("0.01")
 ZERO = Decimal(0)
 THRESHOLD = Decimal(10000)
 RATE = Decimal("0.05")
 
-
-def money(amount: Decimal) -> Decimal:
-    return amount.quantize(KOPECK, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(slots=True)
