@@ -35,7 +35,6 @@ from .periods import (
     month_key,
     start_of_month,
     start_of_next_month,
-    start_of_year,
     whole_months_between,
     window_start,
 )
@@ -52,6 +51,7 @@ _SEEN = _dt.timedelta(days=31)
 _MONTH = _dt.timedelta(days=31)
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
+_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
 
 
 # ------------------------------------------------------------------ the engine
@@ -76,6 +76,16 @@ class Engine:
         self.round = money_rounder(spec.currency, spec.rounding)
         self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
+        # The steps a purchase takes, worked out once: a program without stamp cards,
+        # scales or exclusions never pays for looking for them on every purchase.
+        self.cards = [s for s in spec.sources if isinstance(s, StampCardSpec)]
+        self.scales = [s for s in spec.sources if isinstance(s, ScaleSpec)]
+        self.windowed_scales = [s for s in self.scales if s.window is not None]
+        self.has_exclusions = any(isinstance(s, OfferSpec) and s.exclusions for s in spec.sources)
+        self.purchase_earns = [
+            (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in _NOT_PURCHASE_EARNS])
+            for wallet in spec.wallets
+        ]
 
     # ------------------------------------------------------------ public API
     def new_state(self) -> State:
@@ -188,7 +198,8 @@ class Engine:
         if self.monthly:
             self.monthly_credits(customer, at, out)
             self.expire_wallets(customer, at, out)
-        self.birthday(customer, at, out, explicit=False)
+        if customer.birth_date is not None:
+            self.birthday(customer, at, out, explicit=False)
         if self.spec.tiers is not None:
             self.review_tiers(customer, at)
         for card_spec in self.expiring_cards:
@@ -393,11 +404,10 @@ class Engine:
     def next_review(self, after: _dt.datetime, months: int) -> _dt.datetime:
         """The first review boundary strictly after `after`: 1 January, a quarter's or
         a month's first day, at 00:00 in the program's zone."""
-        year_start = start_of_year(after)
-        boundary = year_start
-        while boundary <= after:
-            boundary = add_months(boundary, months)
-        return boundary
+        local = after.astimezone(self.zone)
+        first = (local.month - 1) // months * months  # the period `after` falls in
+        year, month0 = divmod(first + months, 12)
+        return at_midnight(_dt.date(local.year + year, month0 + 1, 1), self.zone)
 
     def next_tier(self, customer: CustomerState, at: _dt.datetime) -> tuple[str, Decimal] | None:
         tiers = self.spec.tiers
@@ -465,14 +475,14 @@ class Engine:
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
-        cancelled = self.exclusions(eligible, out)
-        if cancelled:
+        if self.has_exclusions and self.exclusions(eligible, out):
             out.status = "cancelled"
             out.total = out.paid = out.subtotal
             return
         applied, free_units = self.apply_offers(state, eligible, customer, basket, ctx, out)
         out.total = basket.total
-        self.next_steps(eligible, customer, basket, ctx, out)
+        if self.scales:
+            self.next_steps(eligible, customer, basket, ctx, out)
         self.redeem(customer, purchase, basket, ctx, at, out)
         out.paid = basket.total - ctx.redeemed
         first_purchase = customer.orders == 0
@@ -499,8 +509,9 @@ class Engine:
         )
         for source in applied:
             self.give(customer, source, purchase.id, at, out, record)
-        self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
-        for scale in (s for s in self.spec.sources if isinstance(s, ScaleSpec) and s.window is not None):
+        if self.cards:
+            self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
+        for scale in self.windowed_scales:
             value = self.scale_value(scale, basket, ctx, gross=True)
             record.scale_values[scale.name] = value
             entries = customer.scale_entries.setdefault(scale.name, [])
@@ -837,12 +848,11 @@ class Engine:
         return result
 
     def earn_for_purchase(self, customer: CustomerState, purchase: Purchase, basket: Basket, ctx: Context, first: bool, at: _dt.datetime, out: Outcome) -> None:
-        for wallet in self.spec.wallets:
-            per_line = any(m.items is not None for m in wallet.multipliers)
+        for wallet, per_line, earns in self.purchase_earns:
+            if not earns:
+                continue
             order_factor = self.multiplier(wallet, customer, ctx, None)
-            for earn in wallet.earns:
-                if earn.kind in ("signup", "birthday", "action", "monthly"):
-                    continue
+            for earn in earns:
                 if earn.kind == "first-purchase" and not first:
                     continue
                 if earn.when is not None and not earn.when(ctx):
@@ -893,9 +903,7 @@ class Engine:
             record.coupons.append(name)
 
     def stamp(self, customer: CustomerState, event_id: str, basket: Basket, ctx: Context, free_units: dict[str, list[int]], at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
-        for card_spec in self.spec.sources:
-            if not isinstance(card_spec, StampCardSpec):
-                continue
+        for card_spec in self.cards:
             card = customer.cards.setdefault(card_spec.name, CardState())
             if card_spec.when is not None and not card_spec.when(ctx):
                 continue

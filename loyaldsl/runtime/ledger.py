@@ -313,8 +313,11 @@ class Ledger:
         """Expire every lot with expires_at <= as_of; returns how many points went.
         Idempotent, and called by every other change, so it is safe to call often."""
         gone = _LEDGER_ZERO
+        lots = self.lots
+        if all(lot.remaining > 0 and not _ledger_is_expired(lot, as_of) for lot in lots):
+            return gone  # the common case: nothing to drop, no list to rebuild
         kept: list[Lot] = []
-        for lot in self.lots:
+        for lot in lots:
             if _ledger_is_expired(lot, as_of):
                 gone += lot.remaining
                 lot.expired += lot.remaining
@@ -400,11 +403,11 @@ class Ledger:
         stays bounded; returns how many were dropped. Records a later refund may still
         need (a refund that left a shortfall or clawbacks to undo) are kept. After
         this, reversing a dropped source is a no-op."""
-        limit = _ledger_utc(cutoff)
+        _ledger_utc(cutoff)  # refuses a naive cutoff
         dropped = [
             name
             for name, record in self.sources.items()
-            if _ledger_utc(record.at) < limit
+            if not _ledger_not_after(cutoff, record.at)
             and record.shortfall == 0
             and all(draw.amount == 0 for draw in record.claws)
         ]

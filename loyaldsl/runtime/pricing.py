@@ -49,7 +49,7 @@ class Basket:
             gross = self._round(line.unit_price * line.quantity)
             self.lines.append(BasketLine(line.product, line.category, line.quantity, line.unit_price, gross, gross))
         self.subtotal: Decimal = sum((line.gross for line in self.lines), ZERO)
-        self._matching: dict[ItemFilterSpec, list[int]] = {}
+        self._matching: dict[int, tuple[ItemFilterSpec, list[int]]] = {}
         self.total: Decimal = self.subtotal
 
     def round(self, amount: Decimal) -> Decimal:
@@ -71,10 +71,11 @@ class Basket:
     def matching(self, items: ItemFilterSpec) -> list[int]:
         """Indexes of the lines a filter selects (remembered: lines never change
         product or category, and offers ask the same question several times)."""
-        found = self._matching.get(items)
-        if found is None:
-            found = self._matching[items] = [i for i, line in enumerate(self.lines) if line.matches(items)]
-        return found
+        known = self._matching.get(id(items))  # by identity: hashing a filter costs more
+        if known is None:
+            # The filter is kept with its answer, so its id cannot be reused meanwhile.
+            known = self._matching[id(items)] = (items, [i for i, line in enumerate(self.lines) if line.matches(items)])
+        return known[1]
 
     def apply(self, per_line: list[Decimal]) -> Decimal:
         """Take per-line discounts off; returns the total taken."""
