@@ -296,6 +296,9 @@ def _periods_utc(t: datetime) -> datetime:
 def add_days(t: datetime, n: int) -> datetime:
     """Same wall time `n` calendar days later (a day across DST is 23 or 25 hours)."""
     _periods_check(t)
+    result = t + timedelta(days=n)  # aware + timedelta is wall-clock arithmetic
+    if _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, result.year):  # type: ignore[arg-type]
+        return result.replace(fold=0) if n else t
     return _periods_wall(t, t.replace(tzinfo=None) + timedelta(days=n))
 
 
@@ -307,6 +310,8 @@ def add_months(t: datetime, n: int) -> datetime:
     year = t.year + years
     month = month0 + 1
     day = min(t.day, calendar.monthrange(year, month)[1])
+    if n and _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, year):  # type: ignore[arg-type]
+        return t.replace(year=year, month=month, day=day, fold=0)  # no gap, no repeated hour
     return _periods_wall(t, t.replace(tzinfo=None, year=year, month=month, day=day))
 
 
@@ -816,8 +821,11 @@ class Ledger:
         """Expire every lot with expires_at <= as_of; returns how many points went.
         Idempotent, and called by every other change, so it is safe to call often."""
         gone = _LEDGER_ZERO
+        lots = self.lots
+        if all(lot.remaining > 0 and not _ledger_is_expired(lot, as_of) for lot in lots):
+            return gone  # the common case: nothing to drop, no list to rebuild
         kept: list[Lot] = []
-        for lot in self.lots:
+        for lot in lots:
             if _ledger_is_expired(lot, as_of):
                 gone += lot.remaining
                 lot.expired += lot.remaining
@@ -903,11 +911,11 @@ class Ledger:
         stays bounded; returns how many were dropped. Records a later refund may still
         need (a refund that left a shortfall or clawbacks to undo) are kept. After
         this, reversing a dropped source is a no-op."""
-        limit = _ledger_utc(cutoff)
+        _ledger_utc(cutoff)  # refuses a naive cutoff
         dropped = [
             name
             for name, record in self.sources.items()
-            if _ledger_utc(record.at) < limit
+            if not _ledger_not_after(cutoff, record.at)
             and record.shortfall == 0
             and all(draw.amount == 0 for draw in record.claws)
         ]
@@ -1437,7 +1445,7 @@ class Basket:
             gross = self._round(line.unit_price * line.quantity)
             self.lines.append(BasketLine(line.product, line.category, line.quantity, line.unit_price, gross, gross))
         self.subtotal: Decimal = sum((line.gross for line in self.lines), ZERO)
-        self._matching: dict[ItemFilterSpec, list[int]] = {}
+        self._matching: dict[int, tuple[ItemFilterSpec, list[int]]] = {}
         self.total: Decimal = self.subtotal
 
     def round(self, amount: Decimal) -> Decimal:
@@ -1459,10 +1467,11 @@ class Basket:
     def matching(self, items: ItemFilterSpec) -> list[int]:
         """Indexes of the lines a filter selects (remembered: lines never change
         product or category, and offers ask the same question several times)."""
-        found = self._matching.get(items)
-        if found is None:
-            found = self._matching[items] = [i for i, line in enumerate(self.lines) if line.matches(items)]
-        return found
+        known = self._matching.get(id(items))  # by identity: hashing a filter costs more
+        if known is None:
+            # The filter is kept with its answer, so its id cannot be reused meanwhile.
+            known = self._matching[id(items)] = (items, [i for i, line in enumerate(self.lines) if line.matches(items)])
+        return known[1]
 
     def apply(self, per_line: list[Decimal]) -> Decimal:
         """Take per-line discounts off; returns the total taken."""
@@ -1878,6 +1887,7 @@ _SEEN = _dt.timedelta(days=31)
 _MONTH = _dt.timedelta(days=31)
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
+_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
 
 
 # ------------------------------------------------------------------ the engine
@@ -1902,6 +1912,16 @@ class Engine:
         self.round = money_rounder(spec.currency, spec.rounding)
         self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
+        # The steps a purchase takes, worked out once: a program without stamp cards,
+        # scales or exclusions never pays for looking for them on every purchase.
+        self.cards = [s for s in spec.sources if isinstance(s, StampCardSpec)]
+        self.scales = [s for s in spec.sources if isinstance(s, ScaleSpec)]
+        self.windowed_scales = [s for s in self.scales if s.window is not None]
+        self.has_exclusions = any(isinstance(s, OfferSpec) and s.exclusions for s in spec.sources)
+        self.purchase_earns = [
+            (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in _NOT_PURCHASE_EARNS])
+            for wallet in spec.wallets
+        ]
 
     # ------------------------------------------------------------ public API
     def new_state(self) -> State:
@@ -2014,7 +2034,8 @@ class Engine:
         if self.monthly:
             self.monthly_credits(customer, at, out)
             self.expire_wallets(customer, at, out)
-        self.birthday(customer, at, out, explicit=False)
+        if customer.birth_date is not None:
+            self.birthday(customer, at, out, explicit=False)
         if self.spec.tiers is not None:
             self.review_tiers(customer, at)
         for card_spec in self.expiring_cards:
@@ -2219,11 +2240,10 @@ class Engine:
     def next_review(self, after: _dt.datetime, months: int) -> _dt.datetime:
         """The first review boundary strictly after `after`: 1 January, a quarter's or
         a month's first day, at 00:00 in the program's zone."""
-        year_start = start_of_year(after)
-        boundary = year_start
-        while boundary <= after:
-            boundary = add_months(boundary, months)
-        return boundary
+        local = after.astimezone(self.zone)
+        first = (local.month - 1) // months * months  # the period `after` falls in
+        year, month0 = divmod(first + months, 12)
+        return at_midnight(_dt.date(local.year + year, month0 + 1, 1), self.zone)
 
     def next_tier(self, customer: CustomerState, at: _dt.datetime) -> tuple[str, Decimal] | None:
         tiers = self.spec.tiers
@@ -2291,14 +2311,14 @@ class Engine:
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
-        cancelled = self.exclusions(eligible, out)
-        if cancelled:
+        if self.has_exclusions and self.exclusions(eligible, out):
             out.status = "cancelled"
             out.total = out.paid = out.subtotal
             return
         applied, free_units = self.apply_offers(state, eligible, customer, basket, ctx, out)
         out.total = basket.total
-        self.next_steps(eligible, customer, basket, ctx, out)
+        if self.scales:
+            self.next_steps(eligible, customer, basket, ctx, out)
         self.redeem(customer, purchase, basket, ctx, at, out)
         out.paid = basket.total - ctx.redeemed
         first_purchase = customer.orders == 0
@@ -2325,8 +2345,9 @@ class Engine:
         )
         for source in applied:
             self.give(customer, source, purchase.id, at, out, record)
-        self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
-        for scale in (s for s in self.spec.sources if isinstance(s, ScaleSpec) and s.window is not None):
+        if self.cards:
+            self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
+        for scale in self.windowed_scales:
             value = self.scale_value(scale, basket, ctx, gross=True)
             record.scale_values[scale.name] = value
             entries = customer.scale_entries.setdefault(scale.name, [])
@@ -2663,12 +2684,11 @@ class Engine:
         return result
 
     def earn_for_purchase(self, customer: CustomerState, purchase: Purchase, basket: Basket, ctx: Context, first: bool, at: _dt.datetime, out: Outcome) -> None:
-        for wallet in self.spec.wallets:
-            per_line = any(m.items is not None for m in wallet.multipliers)
+        for wallet, per_line, earns in self.purchase_earns:
+            if not earns:
+                continue
             order_factor = self.multiplier(wallet, customer, ctx, None)
-            for earn in wallet.earns:
-                if earn.kind in ("signup", "birthday", "action", "monthly"):
-                    continue
+            for earn in earns:
                 if earn.kind == "first-purchase" and not first:
                     continue
                 if earn.when is not None and not earn.when(ctx):
@@ -2719,9 +2739,7 @@ class Engine:
             record.coupons.append(name)
 
     def stamp(self, customer: CustomerState, event_id: str, basket: Basket, ctx: Context, free_units: dict[str, list[int]], at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
-        for card_spec in self.spec.sources:
-            if not isinstance(card_spec, StampCardSpec):
-                continue
+        for card_spec in self.cards:
             card = customer.cards.setdefault(card_spec.name, CardState())
             if card_spec.when is not None and not card_spec.when(ctx):
                 continue

@@ -81,6 +81,9 @@ def _periods_utc(t: datetime) -> datetime:
 def add_days(t: datetime, n: int) -> datetime:
     """Same wall time `n` calendar days later (a day across DST is 23 or 25 hours)."""
     _periods_check(t)
+    result = t + timedelta(days=n)  # aware + timedelta is wall-clock arithmetic
+    if _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, result.year):  # type: ignore[arg-type]
+        return result.replace(fold=0) if n else t
     return _periods_wall(t, t.replace(tzinfo=None) + timedelta(days=n))
 
 
@@ -92,6 +95,8 @@ def add_months(t: datetime, n: int) -> datetime:
     year = t.year + years
     month = month0 + 1
     day = min(t.day, calendar.monthrange(year, month)[1])
+    if n and _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, year):  # type: ignore[arg-type]
+        return t.replace(year=year, month=month, day=day, fold=0)  # no gap, no repeated hour
     return _periods_wall(t, t.replace(tzinfo=None, year=year, month=month, day=day))
 
 
