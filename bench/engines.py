@@ -1,12 +1,18 @@
 """The three engines under test, behind one small interface.
 
-`load(program, kind)` returns a Runner: `make` builds the engine's own event records
-from the stream, `process(event)` runs one purchase (state lives in the runner), and
-`result(event, outcome)` reduces what happened to the figures compared across engines:
+`load(program, kind)` returns a Runner: `make` and `make_refund` build the engine's own
+event records from the stream, `process(event)` runs one event (state lives in the
+runner), and `result(event, outcome)` reduces what happened to the figures compared
+across engines:
 
-  capsboutique  status, paid, points earned, points redeemed, tier after
-  lensmaster    status, paid, stamps on the card after, free pairs waiting
-  thresholds    status, paid
+                purchase                          return                            repeated delivery
+  capsboutique  status, paid, points earned,      status, money refunded, points    status, tier
+                points redeemed, tier after       taken back, points given back,
+                                                  tier after
+  lensmaster    status, paid, stamps on the card  status, money refunded, stamps    status, stamps on
+                after, free pairs waiting         on the card after, free pairs     the card, free
+                                                  waiting                           pairs waiting
+  thresholds    status, paid                      status, money refunded            status
 
 Each kind imports only what it needs, so a worker process measuring the memory of the
 hand-written code never loads loyaldsl, and one measuring the compiled module loads
@@ -35,6 +41,7 @@ class Runner:
     program: str
     kind: str
     make: Callable[..., Any]
+    make_refund: Callable[[str, str, Any, str], Any]
     process: Callable[[Any], Any]
     result: Callable[[Any, Any], tuple[str, ...]]
     customers: Callable[[], int]  # how many customers the state holds
@@ -45,18 +52,18 @@ def load(program: str, kind: str) -> Runner:
         return _handwritten(program)
     if kind == "compiled":
         module = import_generated(program)
-        return _engine_runner(program, kind, module.Program(), module.Purchase, module.PurchaseLine)
+        return _engine_runner(program, kind, module.Program(), module.Purchase, module.PurchaseLine, module.Refund)
     if kind == "interpreter":
         from loyaldsl.check import check_file
         from loyaldsl.diagnostics import render_all
         from loyaldsl.interpret import interpreter
-        from loyaldsl.runtime.model import Purchase, PurchaseLine
+        from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
 
         path = ROOT / "programs" / f"{program}.loyal"
         checked = check_file(path)
         if not checked.ok:
             raise SystemExit(render_all(checked.diagnostics, str(path), checked.source))
-        return _engine_runner(program, kind, interpreter(checked), Purchase, PurchaseLine)
+        return _engine_runner(program, kind, interpreter(checked), Purchase, PurchaseLine, Refund)
     raise ValueError(f"unknown engine {kind!r}: use one of {', '.join(KINDS)}")
 
 
@@ -88,7 +95,7 @@ def generated_is_stale(program: str) -> bool:
 # ------------------------------------------------------------------ loyaldsl engines
 
 
-def _engine_runner(program: str, kind: str, engine: Any, purchase_cls: Any, line_cls: Any) -> Runner:
+def _engine_runner(program: str, kind: str, engine: Any, purchase_cls: Any, line_cls: Any, refund_cls: Any) -> Runner:
     """Works for a compiled module's Program and for the interpreter's Engine: both
     have new_state() and process(state, event) -> Outcome."""
     state = engine.new_state()
@@ -102,12 +109,24 @@ def _engine_runner(program: str, kind: str, engine: Any, purchase_cls: Any, line
             wanted = (("bonus", redeem),)
         return purchase_cls(event_id, customer, at, tuple(line_cls(p, c, q, u) for p, c, q, u in lines), codes, wanted)
 
+    def make_refund(event_id: str, customer: str, at: Any, purchase_id: str) -> Any:
+        return refund_cls(event_id, customer, at, purchase_id)  # no lines: the whole purchase
+
     def process(event: Any) -> Any:
         return engine.process(state, event)
+
+    def refunded(out: Any) -> str:
+        return str(out.refunded if out.refunded is not None else 0)  # None when rejected
 
     if program == "capsboutique":
 
         def result(event: Any, out: Any) -> tuple[str, ...]:
+            if out.status == "replay":
+                return (out.status, str(out.tier_after))
+            if out.kind == "refund":
+                taken = sum((points for _, points in out.taken_back), Decimal(0))
+                given = sum((points for _, points in out.given_back), Decimal(0))
+                return (out.status, refunded(out), str(taken), str(given), str(out.tier_after))
             earned = sum((points for _, points, _, _ in out.earned), Decimal(0))
             redeemed = sum((points for _, points, _ in out.redeemed), Decimal(0))
             return (out.status, str(out.paid), str(earned), str(redeemed), str(out.tier_after))
@@ -116,15 +135,19 @@ def _engine_runner(program: str, kind: str, engine: Any, purchase_cls: Any, line
 
         def result(event: Any, out: Any) -> tuple[str, ...]:
             card = state.customers[event.customer].cards.get("lenses")
-            stamps, waiting = (card.stamps, card.rewards) if card is not None else (0, 0)
-            return (out.status, str(out.paid), str(stamps), str(waiting))
+            stamps, waiting = (str(card.stamps), str(card.rewards)) if card is not None else ("0", "0")
+            if out.status == "replay":
+                return (out.status, stamps, waiting)
+            return (out.status, refunded(out) if out.kind == "refund" else str(out.paid), stamps, waiting)
 
     else:
 
         def result(event: Any, out: Any) -> tuple[str, ...]:
-            return (out.status, str(out.paid))
+            if out.status == "replay":
+                return (out.status,)
+            return (out.status, refunded(out) if out.kind == "refund" else str(out.paid))
 
-    return Runner(program, kind, make, process, result, lambda: len(state.customers))
+    return Runner(program, kind, make, make_refund, process, result, lambda: len(state.customers))
 
 
 # ------------------------------------------------------------------ hand-written
@@ -134,30 +157,45 @@ def _handwritten(program: str) -> Runner:
     module = importlib.import_module(f"bench.handwritten.{program}")
     checkout = module.Checkout()
     records = importlib.import_module("bench.handwritten.records")
-    line_cls, order_cls = records.Line, records.Order
+    line_cls, order_cls, refund_cls, receipt_cls = records.Line, records.Order, records.Refund, module.Receipt
 
     def make(event_id: str, customer: str, at: Any, lines: list[Any], codes: tuple[str, ...], redeem: Any) -> Any:
         return order_cls(event_id, customer, at, tuple(line_cls(p, c, q, u) for p, c, q, u in lines), codes, redeem)
 
+    def make_refund(event_id: str, customer: str, at: Any, purchase_id: str) -> Any:
+        return refund_cls(event_id, customer, at, purchase_id)
+
+    # A replay answers only "done already"; what it left unchanged is read from the
+    # checkout's state, as the engines' reducers read the engine's state.
     if program == "capsboutique":
 
         def result(event: Any, r: Any) -> tuple[str, ...]:
+            if r.status == "replay":
+                return (r.status, str(checkout.members[event.customer].level_name()))
+            if type(r) is not receipt_cls:
+                return (r.status, str(r.refunded), str(r.taken_back), str(r.given_back), str(r.tier))
             return (r.status, str(r.paid), str(r.earned), str(r.redeemed), str(r.tier))
 
     elif program == "lensmaster":
 
         def result(event: Any, r: Any) -> tuple[str, ...]:
-            return (r.status, str(r.paid), str(r.stamps), str(r.free_waiting))
+            if r.status == "replay":
+                card = checkout.cards[event.customer]
+                return (r.status, str(card.count), str(card.free_waiting))
+            money = r.paid if type(r) is receipt_cls else r.refunded
+            return (r.status, str(money), str(r.stamps), str(r.free_waiting))
 
     else:
 
         def result(event: Any, r: Any) -> tuple[str, ...]:
-            return (r.status, str(r.paid))
+            if r.status == "replay":
+                return (r.status,)
+            return (r.status, str(r.paid if type(r) is receipt_cls else r.refunded))
 
     def customers() -> int:
         return len(getattr(checkout, "members", None) or getattr(checkout, "cards", None) or {})
 
-    return Runner(program, "handwritten", make, checkout.process, result, customers)
+    return Runner(program, "handwritten", make, make_refund, checkout.process, result, customers)
 
 
 def same(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

@@ -2,8 +2,9 @@
 
 For each program (points and tiers: capsboutique, whose stream also carries the code
 SKIDKA30; stamps: lensmaster; a threshold discount: thresholds) the same in-memory
-stream of purchases (bench/stream.py: 200,000 purchases of 10,000 customers over 14
-months by default) goes through
+stream of events (bench/stream.py: 200,000 purchases of 10,000 customers over 14
+months by default, plus about 2% of them returned whole and 0.5% delivered twice)
+goes through
 
   (a) hand-written  bench/handwritten/<program>.py, plain Python without loyaldsl;
   (b) compiled      generated/<program>.py, the module `loyaldsl compile` wrote;
@@ -12,16 +13,18 @@ months by default) goes through
 each in a fresh subprocess, which reports the time spent in `process` calls (CPU time
 of the process, so other load on the machine does not count; wall time is shown too;
 the stream is generated in chunks outside the timed part), its peak RSS (ru_maxrss)
-after the run, and the results of a sample of purchases (the first 2,000 and every
-50th). The parent checks that the three engines agree on every sampled purchase (paid,
-points earned and spent, tier; stamps) and exits 1, after printing what differs, if
-they do not. The compiled and hand-written engines run once more with half the
-purchases and the same customers, to show how memory grows with events.
+after the run, and the results of a sample of events (the first 2,000 purchases, every
+50th after them, every return and every repeated delivery). The parent checks that the
+three engines agree on every sampled event (paid, points earned and spent, tier;
+stamps; money refunded, points taken and given back; replays) and exits 1, after
+printing what differs, if they do not. The compiled and hand-written engines run once
+more with half the purchases and the same customers, to show how memory grows with
+events.
 
     make bench                                  # the full run (about 5 minutes)
     PYTHONPATH=. python bench/run.py --quick    # 20,000 purchases, 2,000 customers
     python bench/run.py --programs lensmaster --events 50000
-    python bench/run.py --verify-all            # no timing: compare EVERY purchase
+    python bench/run.py --verify-all            # no timing: compare EVERY event
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
 from bench.engines import KINDS, generated_is_stale, load, same  # noqa: E402
-from bench.stream import PROGRAMS, is_sample, purchases  # noqa: E402
+from bench.stream import PROGRAMS, PURCHASE, event_stream, is_sample  # noqa: E402
 
 KIND_OF_PROGRAM = {"capsboutique": "points and tiers", "lensmaster": "stamps", "thresholds": "threshold discount"}
 LABELS = {"handwritten": "hand-written", "compiled": "compiled", "interpreter": "interpreter"}
@@ -67,25 +70,38 @@ def rss_now_kb() -> int:
 
 
 def measure(program: str, kind: str, events: int, customers: int, seed: int, samples: bool = True) -> dict[str, Any]:
-    """Run one engine over the stream in this process; time only `process` calls."""
+    """Run one engine over the stream in this process; time only `process` calls.
+    `events` is the number of purchases; returns and repeated deliveries come on top."""
     runner = load(program, kind)
     rss_before = rss_now_kb()
-    stream = purchases(program, events, runner.make, customers, seed)
+    stream = event_stream(program, events, runner.make, runner.make_refund, customers, seed)
     process, result = runner.process, runner.result
-    sampled: list[tuple[int, str, tuple[str, ...]]] = []
+    sampled: list[tuple[int, str, str, tuple[str, ...]]] = []
     seconds = wall = 0.0
-    index = 0
+    index = purchase = 0
     cpu_clock, wall_clock = time.process_time, time.perf_counter
     while True:
         chunk = list(itertools.islice(stream, CHUNK))
         if not chunk:
             break
-        cpu_start, wall_start = cpu_clock(), wall_clock()
-        for event in chunk:
-            outcome = process(event)
-            if samples and is_sample(index):
-                sampled.append((index, event.id, result(event, outcome)))
+        # Which results to keep is decided here, outside the timed part: sampled
+        # purchases, and every return and repeated delivery.
+        batch = []
+        for kind_of_event, event in chunk:
+            keep = None
+            if kind_of_event == PURCHASE:
+                if samples and is_sample(purchase):
+                    keep = (index, kind_of_event)
+                purchase += 1
+            elif samples:
+                keep = (index, kind_of_event)
+            batch.append((event, keep))
             index += 1
+        cpu_start, wall_start = cpu_clock(), wall_clock()
+        for event, keep in batch:
+            outcome = process(event)
+            if keep is not None:
+                sampled.append((*keep, event.id, result(event, outcome)))
         seconds += cpu_clock() - cpu_start
         wall += wall_clock() - wall_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -94,7 +110,8 @@ def measure(program: str, kind: str, events: int, customers: int, seed: int, sam
     return {
         "program": program,
         "kind": kind,
-        "events": index,
+        "events": index,  # purchases + refunds + duplicates
+        **stream.counts(),
         "customers": runner.customers(),
         "seconds": seconds,  # CPU time of this process in `process` calls
         "wall": wall,  # wall-clock time of the same
@@ -120,31 +137,44 @@ def measure_in_subprocess(program: str, kind: str, events: int, customers: int, 
 
 
 def differences(reference: dict[str, Any], other: dict[str, Any]) -> list[str]:
-    """Sampled purchases whose figures differ (at most 10 listed)."""
+    """Sampled events whose figures differ (every one is returned; print a few)."""
     problems = []
     if len(reference["samples"]) != len(other["samples"]):
         problems.append(f"{len(reference['samples'])} samples vs {len(other['samples'])}")
-    for (index, event_id, a), (_, _, b) in zip(reference["samples"], other["samples"], strict=False):
-        if not same(tuple(a), tuple(b)):
-            problems.append(f"purchase #{index} ({event_id}): {LABELS[reference['kind']]} {tuple(a)} vs {LABELS[other['kind']]} {tuple(b)}")
+    for (index, kind, event_id, a), (_, other_kind, other_id, b) in zip(reference["samples"], other["samples"], strict=False):
+        if (kind, event_id) != (other_kind, other_id) or not same(tuple(a), tuple(b)):
+            problems.append(f"{kind} #{index} ({event_id}): {LABELS[reference['kind']]} {tuple(a)} vs {LABELS[other['kind']]} {tuple(b)}")
     return problems
 
 
+def sample_counts(run: dict[str, Any]) -> dict[str, int]:
+    """How many sampled results of each kind of event a run kept."""
+    counts = {"purchase": 0, "refund": 0, "duplicate": 0}
+    for _, kind, _, _ in run["samples"]:
+        counts[kind] += 1
+    return counts
+
+
 def verify_all(program: str, events: int, customers: int, seed: int) -> int:
-    """Every purchase through the three engines side by side, results compared."""
+    """Every event through the three engines side by side, results compared."""
     runners = [load(program, kind) for kind in KINDS]
-    streams = [purchases(program, events, runner.make, customers, seed) for runner in runners]
+    streams = [event_stream(program, events, runner.make, runner.make_refund, customers, seed) for runner in runners]
     bad = 0
-    count = 0
+    statuses: dict[str, dict[str, int]] = {}  # kind of event -> the compiled engine's status -> count
     for index, trio in enumerate(zip(*streams, strict=True)):
-        results = [runner.result(event, runner.process(event)) for runner, event in zip(runners, trio, strict=True)]
-        count += 1
+        kind = trio[0][0]
+        assert all(k == kind for k, _ in trio), f"the streams differ at event #{index}"
+        results = [runner.result(event, runner.process(event)) for runner, (_, event) in zip(runners, trio, strict=True)]
+        tally = statuses.setdefault(kind, {})
+        tally[results[1][0]] = tally.get(results[1][0], 0) + 1
         for runner, got in zip(runners, results, strict=True):
             if not same(results[1], got):
                 bad += 1
                 if bad <= 10:
-                    print(f"  {program} purchase #{index} ({trio[0].id}): compiled {results[1]} vs {LABELS[runner.kind]} {got}")
-    print(f"{program}: {count:,} purchases compared, {bad} differences")
+                    print(f"  {program} {kind} #{index} ({trio[0][1].id}): compiled {results[1]} vs {LABELS[runner.kind]} {got}")
+    count = sum(sum(tally.values()) for tally in statuses.values())
+    detail = "; ".join(f"{kind}s: " + ", ".join(f"{n:,} {status}" for status, n in sorted(tally.items())) for kind, tally in statuses.items())
+    print(f"{program}: {count:,} events compared ({detail}), {bad} differences")
     return bad
 
 
@@ -169,7 +199,10 @@ def mb(kb: int) -> str:
 
 def report_program(program: str, runs: dict[str, dict[str, Any]], half: dict[str, dict[str, Any]] | None) -> list[str]:
     hand, compiled, interp = runs["handwritten"], runs["compiled"], runs["interpreter"]
-    lines = [f"{program} ({KIND_OF_PROGRAM.get(program, '')}): {compiled['events']:,} purchases, {compiled['customers']:,} customers"]
+    lines = [
+        f"{program} ({KIND_OF_PROGRAM.get(program, '')}): {compiled['events']:,} events ({compiled['purchases']:,} purchases,"
+        f" {compiled['refunds']:,} returns, {compiled['duplicates']:,} repeated deliveries), {compiled['customers']:,} customers"
+    ]
     lines.append(f"  {'engine':<13} {'events/s':>10} {'CPU s':>8} {'wall s':>8}  {'peak RSS MB':>11}  {'RSS before run':>14}")
     for run in (hand, compiled, interp):
         rate = run["events"] / run["seconds"] if run["seconds"] else float("inf")
@@ -182,7 +215,7 @@ def report_program(program: str, runs: dict[str, dict[str, Any]], half: dict[str
         for kind in ("compiled", "handwritten"):
             small, full = half[kind], runs[kind]
             lines.append(
-                f"  {LABELS[kind]} peak RSS: {mb(small['peak_kb'])} MB at {small['events']:,} purchases, {mb(full['peak_kb'])} MB at {full['events']:,}"
+                f"  {LABELS[kind]} peak RSS: {mb(small['peak_kb'])} MB at {small['purchases']:,} purchases, {mb(full['peak_kb'])} MB at {full['purchases']:,}"
                 f" (same {compiled['customers']:,} customers, same 14 months)"
             )
     return lines
@@ -214,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--programs", nargs="+", choices=PROGRAMS, default=list(PROGRAMS))
     parser.add_argument("--no-half", action="store_true", help="skip the compiled run at half the purchases")
-    parser.add_argument("--verify-all", action="store_true", help="compare every purchase across the engines (no timing)")
+    parser.add_argument("--verify-all", action="store_true", help="compare every event across the engines (no timing)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--worker", nargs=5, metavar=("PROGRAM", "ENGINE", "EVENTS", "CUSTOMERS", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -253,13 +286,15 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         problems = differences(runs["compiled"], runs["handwritten"]) + differences(runs["compiled"], runs["interpreter"])
         checked = len(runs["compiled"]["samples"])
+        kinds = sample_counts(runs["compiled"])
+        what = f"{checked:,} sampled events ({kinds['purchase']:,} purchases, all {kinds['refund']:,} returns, all {kinds['duplicate']:,} repeated deliveries)"
         if problems:
             failures.append(program)
-            print(f"  MISMATCH: the engines disagree on {len(problems)} of {checked:,} sampled purchases:")
+            print(f"  MISMATCH: the engines disagree on {len(problems)} of {what}:")
             for problem in problems[:10]:
                 print(f"    {problem}")
         else:
-            print(f"  results agree on all {checked:,} sampled purchases (hand-written = compiled = interpreter)")
+            print(f"  results agree on all {what}: hand-written = compiled = interpreter")
         print(flush=True)
         rows.append(markdown_row(program, runs, half))
         figures["programs"][program] = {

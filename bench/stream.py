@@ -1,10 +1,13 @@
-"""The bench's purchase stream, generated in memory, deterministically.
+"""The bench's event stream, generated in memory, deterministically.
 
 One *skeleton* (who buys and when) is drawn from `random.Random(seed)` and is the same
 for every program; each program then fills the baskets (lines from its own shop's
 catalog; for capsboutique also codes, the gift mug and points to redeem) with a second
 generator seeded by (seed, program), so the three programs see the same customers at
-the same instants.
+the same instants. A third generator, seeded by (seed, "returns"), picks the purchases
+that are returned and those delivered twice; it is the same for every program and
+draws nothing from the other two, so a seed gives the same purchases as it did before
+returns and retried deliveries were added.
 
 Shape of the stream:
   - dates from 2025-05-15 to 2026-07-15 in Moscow time (427 days, about 14 months), so
@@ -19,15 +22,27 @@ Shape of the stream:
     drawn with a log-normal weight: a few customers buy often (about three times a
     week, and reach Gold), most about once a month;
   - 1 to 6 lines drawn per basket (3 on average; 2.6 once a product drawn twice is
-    merged into one line).
+    merged into one line);
+  - returns: about 2% of purchases (REFUND_SHARE) are returned whole, 1 to 20 days
+    later, and never later than the program's refund window allows (thresholds takes
+    returns for 14 days, so its returns come 1 to 14 days later). A return is an event
+    of its own, placed in the stream at its time, so every customer's events stay in
+    time order; a return that would fall after the stream's last day is left out;
+  - retried deliveries: about 0.5% of purchases (DUPLICATE_SHARE) are delivered a
+    second time right after the first, the same event with the same id, as a shop's
+    checkout gets them when a delivery is retried.
 
-Events are produced lazily (a generator), so the bench never holds the whole stream:
-memory measured after a run is the engine's, not the stream's.
+`event_stream` yields (kind, event) pairs, kind being PURCHASE, REFUND or DUPLICATE; there
+are exactly as many purchases as asked for, returns and repeats come on top. Events
+are produced lazily (a generator; pending returns wait in a small heap), so the bench
+never holds the whole stream: memory measured after a run is the engine's, not the
+stream's.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import heapq
 import random
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -85,13 +100,23 @@ CATALOGS: dict[str, tuple[tuple[str, str, Decimal, int, int], ...]] = {
     ),
 }
 GIFT_MUG = ("gift-mug", "promo", D("600"))  # capsboutique's 1-ruble mug (list price 600)
+END = _dt.datetime.combine(FIRST_DAY + _dt.timedelta(days=DAYS), _dt.time(0), tzinfo=ZONE)  # after the last day
 LINE_COUNTS = (1, 2, 3, 4, 5, 6)
 LINE_WEIGHTS = (15, 22, 25, 18, 12, 8)  # 3.0 lines drawn on average
+
+# Returns and retried deliveries (drawn from their own generator).
+REFUND_SHARE = 0.02  # purchases returned whole
+DUPLICATE_SHARE = 0.005  # purchases delivered a second time
+REFUND_AFTER_DAYS = (1, 20)  # a return comes this many days after its purchase ...
+REFUND_WINDOW_DAYS = {"capsboutique": 30, "lensmaster": 30, "thresholds": 14}  # ... within `refunds within N days`
+
+PURCHASE, REFUND, DUPLICATE = "purchase", "refund", "duplicate"
 
 # What a purchase carries besides its lines: `codes` (a tuple of strings) and `redeem`
 # (None: no points spent; "max": as many as allowed; or a Decimal number of points).
 Line = tuple[str, str, int, Decimal]  # product, category, quantity, unit price
 MakePurchase = Callable[[str, str, _dt.datetime, list[Line], tuple[str, ...], Any], Any]
+MakeRefund = Callable[[str, str, _dt.datetime, str], Any]  # id, customer, at, id of the purchase returned
 
 
 def customer_ids(count: int) -> list[str]:
@@ -100,7 +125,8 @@ def customer_ids(count: int) -> list[str]:
 
 def is_sample(index: int) -> bool:
     """Purchases whose results are compared across engines in a timed run: the first
-    2,000 and every 50th after them (4,000 more at 200,000: every month of the stream)."""
+    2,000 and every 50th after them (4,000 more at 200,000: every month of the stream).
+    Every return and every repeated delivery is compared too (they are rare)."""
     return index < 2000 or index % 50 == 0
 
 
@@ -133,44 +159,92 @@ def skeleton(events: int, customers: int, seed: int) -> Iterator[tuple[int, str,
             index += 1
 
 
-def purchases(program: str, events: int, make: MakePurchase, customers: int = 10_000, seed: int = 2026) -> Iterator[Any]:
-    """`events` purchases for `program`, built by `make(id, customer, at, lines, codes,
-    redeem)` into whatever records the engine under test takes."""
-    catalog = CATALOGS[program]
-    items = [(product, category, price, top) for product, category, price, _, top in catalog]
-    weights = [weight for *_, weight, _ in catalog]
-    cum_items: list[int] = []
-    running = 0
-    for weight in weights:
-        running += weight
-        cum_items.append(running)
-    rng = random.Random(f"{seed}:{program}")
-    prefix = program[0]
-    for index, cid, at, draw in skeleton(events, customers, seed):
-        count = rng.choices(LINE_COUNTS, weights=LINE_WEIGHTS)[0]
-        picked = rng.choices(items, cum_weights=cum_items, k=count)
-        lines: list[Line] = []
-        seen: set[str] = set()
-        for product, category, price, top in picked:
-            if product in seen:  # one line per product, as a till prints it
-                continue
-            seen.add(product)
-            lines.append((product, category, rng.randint(1, top), price))
-        codes: tuple[str, ...] = ()
-        redeem: Any = None
-        if program == "capsboutique":
-            if draw < 0.04:
-                lines.append((*GIFT_MUG[:2], 1, GIFT_MUG[2]))
-            code_draw = rng.random()
-            if code_draw < 0.06:
-                codes = ("SKIDKA30",)
-            elif code_draw < 0.08:
-                codes = (" skidka30",)  # codes match case-insensitively, spaces trimmed
-            elif code_draw < 0.09:
-                codes = ("WELCOME10",)  # no such code: refused, nothing changes
-            redeem_draw = rng.random()
-            if redeem_draw < 0.15:
-                redeem = "max"
-            elif redeem_draw < 0.25:
-                redeem = Decimal(rng.choice((100, 250, 500, 1000, 3000)))
-        yield make(f"{prefix}{index}", cid, at, lines, codes, redeem)
+class Stream:
+    """The events of one program, lazily, as (kind, event) pairs in time order. Counts
+    what it has produced so far: after the last event, `purchases`, `refunds` and
+    `duplicates` are the stream's totals."""
+
+    def __init__(self, program: str, purchases: int, make: MakePurchase, make_refund: MakeRefund, customers: int, seed: int) -> None:
+        self.purchases = self.refunds = self.duplicates = 0
+        self._events = self._generate(program, purchases, make, make_refund, customers, seed)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return self
+
+    def __next__(self) -> tuple[str, Any]:
+        return next(self._events)
+
+    def counts(self) -> dict[str, int]:
+        return {"purchases": self.purchases, "refunds": self.refunds, "duplicates": self.duplicates}
+
+    def _generate(self, program: str, events: int, make: MakePurchase, make_refund: MakeRefund, customers: int, seed: int) -> Iterator[tuple[str, Any]]:
+        catalog = CATALOGS[program]
+        items = [(product, category, price, top) for product, category, price, _, top in catalog]
+        weights = [weight for *_, weight, _ in catalog]
+        cum_items: list[int] = []
+        running = 0
+        for weight in weights:
+            running += weight
+            cum_items.append(running)
+        rng = random.Random(f"{seed}:{program}")
+        returns = random.Random(f"{seed}:returns")  # the same for every program
+        first_day, last_day = REFUND_AFTER_DAYS
+        last_day = min(last_day, REFUND_WINDOW_DAYS[program])
+        day = _dt.timedelta(days=1).total_seconds()
+        pending: list[tuple[_dt.datetime, int, Any]] = []  # returns not yet due: (at, purchase number, event)
+        prefix = program[0]
+        for index, cid, at, draw in skeleton(events, customers, seed):
+            count = rng.choices(LINE_COUNTS, weights=LINE_WEIGHTS)[0]
+            picked = rng.choices(items, cum_weights=cum_items, k=count)
+            lines: list[Line] = []
+            seen: set[str] = set()
+            for product, category, price, top in picked:
+                if product in seen:  # one line per product, as a till prints it
+                    continue
+                seen.add(product)
+                lines.append((product, category, rng.randint(1, top), price))
+            codes: tuple[str, ...] = ()
+            redeem: Any = None
+            if program == "capsboutique":
+                if draw < 0.04:
+                    lines.append((*GIFT_MUG[:2], 1, GIFT_MUG[2]))
+                code_draw = rng.random()
+                if code_draw < 0.06:
+                    codes = ("SKIDKA30",)
+                elif code_draw < 0.08:
+                    codes = (" skidka30",)  # codes match case-insensitively, spaces trimmed
+                elif code_draw < 0.09:
+                    codes = ("WELCOME10",)  # no such code: refused, nothing changes
+                redeem_draw = rng.random()
+                if redeem_draw < 0.15:
+                    redeem = "max"
+                elif redeem_draw < 0.25:
+                    redeem = Decimal(rng.choice((100, 250, 500, 1000, 3000)))
+            while pending and pending[0][0] <= at:  # returns due by now come first
+                self.refunds += 1
+                yield REFUND, heapq.heappop(pending)[2]
+            event_id = f"{prefix}{index}"
+            purchase = make(event_id, cid, at, lines, codes, redeem)
+            self.purchases += 1
+            yield PURCHASE, purchase
+            if returns.random() < DUPLICATE_SHARE:
+                self.duplicates += 1
+                yield DUPLICATE, purchase  # a retried delivery: the same event again
+            if returns.random() < REFUND_SHARE:
+                # Whole seconds from `first_day` to `last_day` days later (Moscow has no
+                # DST, so these are calendar days too).
+                delay = round(day * (first_day + (last_day - first_day) * returns.random()))
+                when = at + _dt.timedelta(seconds=delay)
+                if when < END:
+                    heapq.heappush(pending, (when, index, make_refund(f"{prefix}r{index}", cid, when, event_id)))
+        while pending:
+            self.refunds += 1
+            yield REFUND, heapq.heappop(pending)[2]
+
+
+def event_stream(program: str, purchases: int, make: MakePurchase, make_refund: MakeRefund, customers: int = 10_000, seed: int = 2026) -> Stream:
+    """`purchases` purchases for `program`, built by `make(id, customer, at, lines,
+    codes, redeem)`, with the returns (built by `make_refund(id, customer, at,
+    purchase id)`) and the repeated deliveries among them, into whatever records the
+    engine under test takes."""
+    return Stream(program, purchases, make, make_refund, customers, seed)

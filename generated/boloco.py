@@ -2829,7 +2829,9 @@ class Engine:
                         returned[index] += take
                         value += take * line[2]
         value = self.round(value)
-        if value <= 0 and all(ln[1] == 0 for ln in record.lines) and record.refunded >= record.total:
+        # Nothing came back this time and nothing is left: returned before. (A purchase
+        # that cost nothing, a free item alone, is returned once like any other.)
+        if not any(returned) and all(ln[1] == 0 for ln in record.lines) and record.refunded >= record.total:
             out.status = "rejected"
             out.notes.append(f"purchase {refund.purchase_id} was already refunded in full")
             return

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 PROGRAM_NAME = 'Lensmaster lens card'
 PROGRAM_VERSION = '1.0'
-SOURCE_HASH = 'ebefb34cb55fee084220a16e7ecef96783f87292b77e7eab2cf7e6081c26078e'
+SOURCE_HASH = 'e2e2227dd9282fc67aae583c9649771a3d054b2ad5c72bda16c57be9e6fcbd80'
 CURRENCY = 'RUB'
 TIMEZONE = 'Europe/Moscow'
 
@@ -2829,7 +2829,9 @@ class Engine:
                         returned[index] += take
                         value += take * line[2]
         value = self.round(value)
-        if value <= 0 and all(ln[1] == 0 for ln in record.lines) and record.refunded >= record.total:
+        # Nothing came back this time and nothing is left: returned before. (A purchase
+        # that cost nothing, a free item alone, is returned once like any other.)
+        if not any(returned) and all(ln[1] == 0 for ln in record.lines) and record.refunded >= record.total:
             out.status = "rejected"
             out.notes.append(f"purchase {refund.purchase_id} was already refunded in full")
             return
@@ -3237,7 +3239,7 @@ class CompiledProgram:
 SPEC = ProgramSpec(
     name='Lensmaster lens card',
     version='1.0',
-    source_hash='ebefb34cb55fee084220a16e7ecef96783f87292b77e7eab2cf7e6081c26078e',
+    source_hash='e2e2227dd9282fc67aae583c9649771a3d054b2ad5c72bda16c57be9e6fcbd80',
     currency='RUB',
     rounding='half-even',
     timezone='Europe/Moscow',

@@ -1,56 +1,256 @@
 """bench/run.py's code path on a few hundred purchases per program: the stream is
-deterministic, and the hand-written checkouts agree with the compiled module and the
-interpreter on every purchase. No timing is asserted (that is `make bench`'s job)."""
+deterministic, it carries returns and repeated deliveries as well as purchases, and the
+hand-written checkouts agree with the compiled module and the interpreter on every
+event. Returns whose paths the short stream does not reach (bonuses clawed back and
+forgiven, bonuses going back to a returned order's lot or to a burned one, a free pair
+taken back) are played as small stories through the three engines. No timing is
+asserted (that is `make bench`'s job)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from bench.engines import KINDS, load, same
 from bench.run import differences, measure, verify_all
-from bench.stream import PROGRAMS, purchases
+from bench.stream import DUPLICATE, PROGRAMS, PURCHASE, REFUND, REFUND_AFTER_DAYS, REFUND_WINDOW_DAYS, event_stream
 
 EVENTS = 300
 CUSTOMERS = 20  # few customers, so each buys often: tiers, redemption, full stamp cards
 SEED = 14  # a seed whose 300 purchases include a cancelled order (SKIDKA30 with the gift mug)
 
 
-def _raw(program: str, events: int) -> list[tuple]:
-    return list(purchases(program, events, lambda *fields: fields, CUSTOMERS, SEED))
+def _raw(program: str, events: int) -> list[tuple[str, tuple]]:
+    return list(event_stream(program, events, lambda *fields: fields, lambda *fields: fields, CUSTOMERS, SEED))
 
 
 def test_stream_is_deterministic_and_in_time_order() -> None:
     first, second = _raw("capsboutique", EVENTS), _raw("capsboutique", EVENTS)
     assert first == second
-    assert len(first) == EVENTS
-    times = [at for _, _, at, *_ in first]
+    purchases = [event for kind, event in first if kind == PURCHASE]
+    assert len(purchases) == EVENTS  # returns and repeats come on top
+    times = [event[2] for _, event in first]
     assert times == sorted(times)
     # The same customers at the same instants for every program; only baskets differ.
-    skeleton = [(customer, at) for _, customer, at, *_ in first]
+    skeleton = [(customer, at) for _, customer, at, *_ in purchases]
     for program in PROGRAMS[1:]:
-        assert [(customer, at) for _, customer, at, *_ in _raw(program, EVENTS)] == skeleton
+        assert [(event[1], event[2]) for kind, event in _raw(program, EVENTS) if kind == PURCHASE] == skeleton
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_stream_has_returns_and_repeated_deliveries(program: str) -> None:
+    stream = event_stream(program, EVENTS, lambda *fields: fields, lambda *fields: fields, CUSTOMERS, SEED)
+    events = list(stream)
+    assert stream.counts() == {
+        "purchases": EVENTS,
+        "refunds": sum(kind == REFUND for kind, _ in events),
+        "duplicates": sum(kind == DUPLICATE for kind, _ in events),
+    }
+    assert stream.refunds >= 5 and stream.duplicates >= 2
+    bought = {}
+    ids = set()
+    for position, (kind, event) in enumerate(events):
+        if kind == DUPLICATE:  # the same event, right after the first delivery
+            assert events[position - 1] == (PURCHASE, event)
+            continue
+        assert event[0] not in ids  # ids are unique, returns' too
+        ids.add(event[0])
+        if kind == PURCHASE:
+            bought[event[0]] = event
+        else:
+            refund_id, customer, at, purchase_id = event
+            purchase = bought.pop(purchase_id)  # an earlier purchase, returned once
+            assert purchase[1] == customer
+            low, high = REFUND_AFTER_DAYS
+            assert dt.timedelta(days=low) <= at - purchase[2] <= dt.timedelta(days=min(high, REFUND_WINDOW_DAYS[program]))
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_hand_written_agrees_with_both_engines(program: str) -> None:
-    runs = {kind: measure(program, kind, EVENTS, CUSTOMERS, SEED) for kind in ("handwritten", "compiled", "interpreter")}
+    runs = {kind: measure(program, kind, EVENTS, CUSTOMERS, SEED) for kind in KINDS}
     compiled = runs["compiled"]
-    assert compiled["events"] == EVENTS
-    assert len(compiled["samples"]) == EVENTS  # below 2,000 every purchase is a sample
+    assert compiled["purchases"] == EVENTS
+    assert compiled["refunds"] > 0 and compiled["duplicates"] > 0
+    assert compiled["events"] == EVENTS + compiled["refunds"] + compiled["duplicates"]
+    assert len(compiled["samples"]) == compiled["events"]  # below 2,000 purchases every event is a sample
+    assert {kind for _, kind, _, _ in compiled["samples"]} == {PURCHASE, REFUND, DUPLICATE}
     assert differences(compiled, runs["handwritten"]) == []
     assert differences(compiled, runs["interpreter"]) == []
     assert all(run["peak_kb"] > 0 for run in runs.values())
 
 
 def test_stream_exercises_what_the_bench_claims() -> None:
-    """Codes, a cancelled order, redemption, a tier above Bronze; a free pair of lenses."""
+    """Codes, a cancelled order, redemption, a tier above Bronze; a free pair of lenses;
+    returns that take points back and give spent points back, and that take stamps
+    back; repeated deliveries answered as replays."""
     caps = measure("capsboutique", "compiled", EVENTS, CUSTOMERS, SEED)["samples"]
-    statuses = {figures[0] for _, _, figures in caps}
-    assert "cancelled" in statuses
-    assert any(figures[3] not in ("0", "") for _, _, figures in caps)  # points redeemed
-    assert {figures[4] for _, _, figures in caps} & {"Silver", "Gold"}
+    bought = [figures for _, kind, _, figures in caps if kind == PURCHASE]
+    returned = [figures for _, kind, _, figures in caps if kind == REFUND]
+    assert "cancelled" in {figures[0] for figures in bought}
+    assert any(figures[3] not in ("0", "") for figures in bought)  # points redeemed
+    assert {figures[4] for figures in bought} & {"Silver", "Gold"}
+    assert all(figures[0] == "ok" for figures in returned)
+    assert any(Decimal(figures[2]) > 0 for figures in returned)  # points taken back
+    assert any(Decimal(figures[3]) > 0 for figures in returned)  # spent points given back
+    for program in PROGRAMS:
+        samples = measure(program, "compiled", EVENTS, CUSTOMERS, SEED)["samples"]
+        assert {figures[0] for _, kind, _, figures in samples if kind == DUPLICATE} == {"replay"}
+        assert all(Decimal(figures[1]) > 0 for _, kind, _, figures in samples if kind == REFUND)  # money back
     lens = measure("lensmaster", "compiled", EVENTS, CUSTOMERS, SEED)["samples"]
-    assert any(figures[3] != "0" for _, _, figures in lens)  # a free pair was waiting
+    assert any(figures[3] != "0" for _, kind, _, figures in lens if kind == PURCHASE)  # a free pair was waiting
 
 
 def test_verify_all_finds_no_difference() -> None:
     assert verify_all("thresholds", 100, CUSTOMERS, SEED) == 0
+
+
+# ------------------------------------------------------------------ returns, story by story
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+D = Decimal
+
+
+def _at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=MOSCOW)
+
+
+def _play(program: str, story: list[tuple]) -> list[list[tuple[str, ...]]]:
+    """Each step through the three engines; returns per step the three results.
+    Steps: ("buy", id, customer, time, lines, codes, redeem), ("return", id, customer,
+    time, purchase id), ("again", step number): deliver that step's event again."""
+    runners = [load(program, kind) for kind in KINDS]
+    built: list[list] = []
+    results = []
+    for step in story:
+        if step[0] == "again":
+            events = built[step[1]]
+        elif step[0] == "buy":
+            _, event_id, customer, at, lines, codes, redeem = step
+            events = [runner.make(event_id, customer, _at(at), lines, codes, redeem) for runner in runners]
+        else:
+            _, event_id, customer, at, purchase_id = step
+            events = [runner.make_refund(event_id, customer, _at(at), purchase_id) for runner in runners]
+        built.append(events)
+        results.append([runner.result(event, runner.process(event)) for runner, event in zip(runners, events, strict=True)])
+    return results
+
+
+def _agree(program: str, story: list[tuple]) -> list[tuple[str, ...]]:
+    results = _play(program, story)
+    for number, trio in enumerate(results):
+        hand, compiled, interp = trio
+        assert same(compiled, hand) and same(compiled, interp), f"step {number} {story[number][:2]}: {trio}"
+    return [trio[1] for trio in results]
+
+
+GRINDER = ("hand-grinder", "accessories")
+
+
+def test_returns_claw_back_forgive_and_chain_the_same_way() -> None:
+    """The points a returned order earned were spent by a later order: the return claws
+    back what it can from the pending points and forgives the rest; returning the
+    spending order then pays the forgiven part and puts the clawed points back."""
+    got = _agree(
+        "capsboutique",
+        [
+            ("buy", "p1", "ann", "2025-06-02 12:00", [(*GRINDER, 1, D(3000))], (), None),  # earns 300
+            ("buy", "p2", "ann", "2025-06-17 12:00", [(*GRINDER, 1, D(2000))], (), "max"),  # spends the 300, earns 170
+            ("return", "r1", "ann", "2025-06-18 12:00", "p1"),  # 300 back: 170 clawed, 130 forgiven
+            ("return", "r2", "ann", "2025-06-19 12:00", "p2"),  # the 300 settle 130, give 170 back; 170 taken
+            ("buy", "p3", "ann", "2025-07-20 12:00", [(*GRINDER, 1, D(2000))], (), "max"),  # nothing to spend
+            ("again", 3),  # r2 delivered again
+            ("again", 4),  # p3 delivered again
+        ],
+    )
+    assert same(got[2], ("ok", "3000", "170", "0", "Bronze"))
+    assert same(got[3], ("ok", "1700", "170", "170", "Bronze"))
+    assert got[4][3] == "0"
+    assert [figures[0] for figures in got[5:]] == ["replay", "replay"]
+
+
+def test_returns_refused_and_points_given_back_to_a_burned_lot() -> None:
+    got = _agree(
+        "capsboutique",
+        [
+            ("buy", "p1", "bob", "2025-05-20 12:00", [(*GRINDER, 1, D(3000))], (), None),  # 300, burn 1 June 2026
+            ("buy", "p2", "bob", "2025-06-20 12:00", [(*GRINDER, 1, D(1000))], (), None),  # 100, burn 1 July 2026
+            ("buy", "p3", "bob", "2026-05-25 12:00", [(*GRINDER, 1, D(2000))], (), D(350)),  # spends 300 + 50
+            ("return", "r3", "bob", "2026-06-05 12:00", "p3"),  # the 300 are burned by now: only 50 come back
+            ("return", "r3b", "bob", "2026-06-06 12:00", "p3"),  # returned already
+            ("return", "r2", "bob", "2026-06-07 12:00", "p2"),  # a year old
+            ("return", "r9", "bob", "2026-06-07 12:00", "p9"),  # no such order
+            ("buy", "p4", "bob", "2026-06-08 12:00", [(*GRINDER, 1, D(12000)), ("gift-mug", "promo", 1, D(600))], ("SKIDKA30",), None),
+            ("return", "r4", "bob", "2026-06-09 12:00", "p4"),  # cancelled: nothing to return
+            ("buy", "p5", "cat", "2026-06-08 12:00", [(*GRINDER, 1, D(1000))], (), None),
+            ("return", "r5", "bob", "2026-06-09 12:00", "p5"),  # somebody else's order
+            ("return", "r5b", "cat", "2026-07-08 12:00", "p5"),  # exactly 30 days: accepted
+            ("buy", "p6", "cat", "2026-07-08 12:00", [(*GRINDER, 1, D(1000))], (), None),
+            ("return", "r6", "cat", "2026-08-07 12:00:01", "p6"),  # 30 days and a second: refused
+        ],
+    )
+    assert same(got[3], ("ok", "1650", "165", "50", "Bronze"))
+    assert [figures[0] for figures in got[4:9:]] == ["rejected", "rejected", "rejected", "cancelled", "rejected"]
+    assert got[10][0] == "rejected" and got[11][0] == "ok" and got[13][0] == "rejected"
+
+
+def test_return_around_the_yearly_review() -> None:
+    """A return takes its spend out of the level window at the order's date; the level
+    only falls at the review on 1 January."""
+    got = _agree(
+        "capsboutique",
+        [
+            ("buy", "p1", "dan", "2025-12-01 12:00", [(*GRINDER, 1, D(20000))], (), None),  # 18,000: Bronze
+            ("buy", "p2", "dan", "2025-12-10 12:00", [(*GRINDER, 1, D(20000))], (), None),  # 36,000: Silver
+            ("return", "r2", "dan", "2025-12-20 12:00", "p2"),  # Silver until the review
+            ("buy", "p3", "dan", "2026-01-02 12:00", [(*GRINDER, 1, D(1000))], (), None),  # reviewed: Bronze
+        ],
+    )
+    assert [figures[-1] for figures in got] == ["Bronze", "Silver", "Silver", "Bronze"]
+
+
+LENS = ("acuvue-oasys", "lenses")
+
+
+def test_lens_returns_take_stamps_and_free_pairs_back() -> None:
+    story: list[tuple] = [("buy", f"p{day}", "eve", f"2026-03-{day:02d} 12:00", [(*LENS, 1, D(1780))], (), None) for day in range(1, 10)]
+    story += [
+        ("buy", "p10", "eve", "2026-03-10 12:00", [(*LENS, 3, D(1780))], (), None),  # 12 stamps: a free pair waits
+        ("return", "r10", "eve", "2026-03-11 12:00", "p10"),  # the free pair goes; the card gets 10 - 3
+        ("buy", "p11", "eve", "2026-03-12 12:00", [(*LENS, 3, D(1780))], (), None),  # 10: a free pair waits
+        ("buy", "p12", "eve", "2026-03-13 12:00", [(*LENS, 1, D(1780))], (), None),  # free: costs nothing
+        ("return", "r12", "eve", "2026-03-14 12:00", "p12"),  # nothing to give back: refused
+        ("return", "r11", "eve", "2026-03-15 12:00", "p11"),  # the free pair was taken: stamps stay
+        ("buy", "q1", "fay", "2026-03-01 12:00", [(*LENS, 2, D(1780))], (), None),
+        ("buy", "q2", "fay", "2026-03-21 12:00", [(*LENS, 1, D(1780))], (), None),
+        ("return", "rq2", "fay", "2026-03-22 12:00", "q2"),  # takes a stamp of 1 March, the oldest
+        ("buy", "q3", "fay", "2027-03-02 12:00", [("opti-free-300ml", "solutions", 1, D(450))], (), None),
+        ("again", 18),
+    ]
+    got = _agree("lensmaster", story)
+    assert same(got[9][2:], ("0", "1"))
+    assert same(got[10], ("ok", "5340", "7", "0"))
+    assert got[13][0] == "rejected"
+    assert got[14][0] == "ok"
+    assert got[17][2] == "2"
+    assert got[18][2] == "1"  # q1's stamp left lapsed on 1 March 2027, q2's stays until the 21st
+    assert got[19][0] == "replay"
+
+
+def test_thresholds_returns_within_14_days() -> None:
+    tv = ("tv-55", "electronics")
+    got = _agree(
+        "thresholds",
+        [
+            ("buy", "p1", "gus", "2026-03-01 12:00", [(*tv, 1, D(45990))], (), None),
+            ("return", "r1", "gus", "2026-03-15 12:00", "p1"),  # exactly 14 days
+            ("buy", "p2", "gus", "2026-03-16 12:00", [(*tv, 1, D(45990))], (), None),
+            ("return", "r2", "gus", "2026-03-30 12:00:01", "p2"),  # a second late
+            ("again", 1),
+        ],
+    )
+    assert same(got[1], ("ok", "43690.50"))
+    assert got[3][0] == "rejected"
+    assert same(got[4], ("replay",))

@@ -1,12 +1,14 @@
-"""The shop's own order records and money and calendar helpers, as its checkout code
-would define them (shared by the hand-written programs)."""
+"""The shop's own event records and money, calendar and memory helpers, as its checkout
+code would define them (shared by the hand-written programs)."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections import deque
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 KOPECK = Decimal("0.01")
 
@@ -29,6 +31,25 @@ class Order:
     redeem: Decimal | str | None = None  # None, "max", or a number of points
 
 
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """The customer sends a whole order back (the shop takes no partial returns here)."""
+
+    id: str
+    customer: str
+    at: dt.datetime  # aware
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What the checkout answers to a repeated delivery of an event it has processed:
+    nothing was done again."""
+
+    event_id: str
+    status: str = "replay"
+
+
 def money(amount: Decimal) -> Decimal:
     return amount.quantize(KOPECK, rounding=ROUND_HALF_EVEN)
 
@@ -39,3 +60,31 @@ def add_months(t: dt.datetime, months: int) -> dt.datetime:
     year += t.year
     day = min(t.day, calendar.monthrange(year, month0 + 1)[1])
     return t.replace(year=year, month=month0 + 1, day=day)
+
+
+class Recent(dict):
+    """A dict of things the checkout keeps for a while (event ids, orders that may be
+    returned): each entry is forgotten `keep` after the time it was added at. Events
+    arrive in time order, so the entries leave in the order they came, and what is
+    kept is bounded by that time, not by the length of the stream. Keys are never
+    reused (event and order ids are unique)."""
+
+    def __init__(self, keep: dt.timedelta) -> None:
+        super().__init__()
+        self.keep = keep
+        self.queue: deque[tuple[dt.datetime, str]] = deque()  # (forget after, key), oldest first
+
+    def add(self, key: str, at: dt.datetime, value: Any = None) -> None:
+        self[key] = value
+        self.queue.append((at + self.keep, key))
+
+    def forget(self, now: dt.datetime) -> None:
+        """Drop what was added more than `keep` before `now` (if still there)."""
+        queue = self.queue
+        while queue and queue[0][0] < now:
+            self.pop(queue.popleft()[1], None)
+
+
+# A retried delivery comes minutes or hours after the first; event ids are kept a month
+# (as long as loyaldsl keeps them), after which they are forgotten.
+EVENT_IDS_KEPT = dt.timedelta(days=31)
