@@ -172,11 +172,9 @@ class Checkout:
         self.lot_numbers = itertools.count()
 
     def process(self, event: Order | Refund) -> Receipt | RefundReceipt | Replay:
-        if event.id in self.seen:  # delivered again: done already
-            return Replay(event.id)
         at = event.at.astimezone(SHOP_ZONE)
-        self.seen.forget(at)
-        self.seen.add(event.id, at)
+        if not self.seen.first_delivery(event.id, at):  # delivered again: done already
+            return Replay(event.id)
         self.sales.forget(at)
         member = self.members.get(event.customer)
         if member is None:

@@ -88,11 +88,9 @@ class Checkout:
         self.seen = Recent(EVENT_IDS_KEPT)  # ids of the events processed lately
 
     def process(self, event: Order | Refund) -> Receipt | RefundReceipt | Replay:
-        if event.id in self.seen:  # delivered again: done already
-            return Replay(event.id)
         at = event.at.astimezone(SHOP_ZONE)
-        self.seen.forget(at)
-        self.seen.add(event.id, at)
+        if not self.seen.first_delivery(event.id, at):  # delivered again: done already
+            return Replay(event.id)
         self.sales.forget(at)
         card = self.cards.get(event.customer)
         if card is None:

@@ -84,6 +84,15 @@ class Recent(dict):
         while queue and queue[0][0] < now:
             self.pop(queue.popleft()[1], None)
 
+    def first_delivery(self, event_id: str, at: dt.datetime) -> bool:
+        """For the ids of processed events: False when `event_id` was processed lately
+        (a retried delivery), else remember it and say True."""
+        if event_id in self:
+            return False
+        self.forget(at)
+        self.add(event_id, at)
+        return True
+
 
 # A retried delivery comes minutes or hours after the first; event ids are kept a month
 # (as long as loyaldsl keeps them), after which they are forgotten.

@@ -51,11 +51,9 @@ class Checkout:
         self.seen = Recent(EVENT_IDS_KEPT)  # ids of the events processed lately
 
     def process(self, event: Order | Refund) -> Receipt | RefundReceipt | Replay:
-        if event.id in self.seen:  # delivered again: done already
-            return Replay(event.id)
         at = event.at
-        self.seen.forget(at)
-        self.seen.add(event.id, at)
+        if not self.seen.first_delivery(event.id, at):  # delivered again: done already
+            return Replay(event.id)
         self.sales.forget(at)
         if isinstance(event, Refund):
             sale = self.sales.get(event.order_id)
