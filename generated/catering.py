@@ -1490,71 +1490,25 @@ class Basket:
 
     def allocate(self, amount: Decimal, indexes: list[int]) -> list[Decimal]:
         """Spread `amount` over lines in proportion to their net."""
-        weights = self.zeros()
-        for i in indexes:
-            weights[i] = self.lines[i].net
-        return self.allocate_by(amount, weights)
+        return spread_over(amount, self.nets(), indexes, self.quantum)
 
     def allocate_by(self, amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
-        """Spread `amount` in proportion to `weights`, in minor units, the leftover
-        units going to the largest remainders first, so the parts add up exactly."""
-        out = self.zeros()
-        base = sum(weights, ZERO)
-        if amount <= 0 or base <= 0:
-            return out
-        amount = min(amount, base)
-        units = int(amount / self.quantum)
-        shares = []
-        given = 0
-        for i, weight in enumerate(weights):
-            if weight <= 0:
-                continue
-            exact = Decimal(units) * weight / base
-            whole = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-            shares.append((exact - whole, i))
-            out[i] = Decimal(whole) * self.quantum
-            given += whole
-        for _, i in sorted(shares, key=lambda s: (-s[0], s[1]))[: units - given]:
-            out[i] += self.quantum
-        return out
+        return spread(amount, weights, self.quantum)
 
     def percent_of_lines(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
-        out = self.zeros()
-        for i in indexes:
-            out[i] = min(self.round(self.lines[i].net * fraction), self.lines[i].net)
-        return out
+        return percent_of_lines(fraction, self.nets(), indexes, self._round)
 
     def percent_of_order(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
-        """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
-        base = sum((self.lines[i].net for i in indexes), ZERO)
-        return self.allocate(self.round(base * fraction), indexes)
+        return percent_of_order(fraction, self.nets(), indexes, self.quantum, self._round)
 
     def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
-        out = self.zeros()
-        for i in indexes:
-            line = self.lines[i]
-            unit = line.net / line.quantity
-            per_unit = unit * fraction if fraction is not None else min(amount or ZERO, unit)
-            out[i] = min(self.round(per_unit * line.quantity), line.net)
-        return out
+        return each_unit(fraction, amount, self.nets(), [line.quantity for line in self.lines], indexes, self._round)
 
     def units_by_price(self, indexes: list[int]) -> list[tuple[Decimal, int]]:
-        """(net unit price, line) for every unit, dearest first, ties in line order."""
-        units = []
-        for i in indexes:
-            line = self.lines[i]
-            unit = line.net / line.quantity
-            units.extend([(unit, i)] * line.quantity)
-        units.sort(key=lambda u: (-u[0], u[1]))
-        return units
+        return units_by_price(self.nets(), [line.quantity for line in self.lines], indexes)
 
     def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
-        out = self.zeros()
-        units = self.units_by_price(indexes)
-        for unit, i in list(reversed(units))[:count]:
-            off = unit * fraction if fraction is not None else min(amount or ZERO, unit)
-            out[i] += self.round(off)
-        return out
+        return cheapest_units(fraction, amount, self.nets(), [line.quantity for line in self.lines], indexes, count, self._round)
 
     def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
         """Every full group of buy+get units earns `get` discounted units, and the
@@ -1584,6 +1538,119 @@ class Basket:
             position += line.quantity
             out[i] = self.round(sum((unit * r for r in line_rates), ZERO))
         return out
+
+
+# ------------------------------------------------------------------ discount shapes
+# On plain lists (each line's net so far, its quantity), so a compiled module's
+# purchase path shares them with the Basket without building line objects.
+
+
+def spread(amount: Decimal, weights: list[Decimal], quantum: Decimal) -> list[Decimal]:
+    """Spread `amount` in proportion to `weights`, in minor units, the leftover units
+    going to the largest remainders first, so the parts add up exactly. Worked in whole
+    numbers (weights are money, whole multiples of the minor unit), so no remainder is
+    ever lost to the precision of a division."""
+    out = [ZERO] * len(weights)
+    base = sum(weights, ZERO)
+    if amount <= 0 or base <= 0:
+        return out
+    units = int(min(amount, base) / quantum)
+    scale = quantum
+    scaled = [weight / scale for weight in weights]
+    while any(w != w.to_integral_value() for w in scaled):  # a weight finer than the minor unit
+        scale /= 10
+        scaled = [weight / scale for weight in weights]
+    whole_weights = [int(w) for w in scaled]
+    whole_base = sum(whole_weights)
+    parts: dict[int, int] = {}
+    remainders = []
+    given = 0
+    for i, weight in enumerate(whole_weights):
+        if weight <= 0:
+            continue
+        part, remainder = divmod(units * weight, whole_base)
+        parts[i] = part
+        remainders.append((-remainder, i))
+        given += part
+    remainders.sort()
+    for _, i in remainders[: units - given]:
+        parts[i] += 1
+    for i, part in parts.items():
+        out[i] = Decimal(part) * quantum
+    return out
+
+
+def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal) -> list[Decimal]:
+    """Spread `amount` over the lines at `indexes`, in proportion to their net."""
+    weights = [ZERO] * len(nets)
+    for i in indexes:
+        weights[i] = nets[i]
+    return spread(amount, weights, quantum)
+
+
+def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    """Each line rounded on its own."""
+    out = [ZERO] * len(nets)
+    for i in indexes:
+        out[i] = min(rounder(nets[i] * fraction), nets[i])
+    return out
+
+
+def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
+    base = sum((nets[i] for i in indexes), ZERO)
+    return spread_over(rounder(base * fraction), nets, indexes, quantum)
+
+
+def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    out = [ZERO] * len(nets)
+    for i in indexes:
+        unit = nets[i] / quantities[i]
+        per_unit = unit * fraction if fraction is not None else min(amount or ZERO, unit)
+        out[i] = min(rounder(per_unit * quantities[i]), nets[i])
+    return out
+
+
+def units_by_price(nets: list[Decimal], quantities: list[int], indexes: list[int]) -> list[tuple[Decimal, int]]:
+    """(net unit price, line) for every unit, dearest first, ties in line order."""
+    units = []
+    for i in indexes:
+        unit = nets[i] / quantities[i]
+        units.extend([(unit, i)] * quantities[i])
+    units.sort(key=lambda u: (-u[0], u[1]))
+    return units
+
+
+def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], count: int, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    out = [ZERO] * len(nets)
+    units = units_by_price(nets, quantities, indexes)
+    for unit, i in list(reversed(units))[:count]:
+        off = unit * fraction if fraction is not None else min(amount or ZERO, unit)
+        out[i] += rounder(off)
+    return out
+
+
+def take_off(nets: list[Decimal], per_line: list[Decimal]) -> Decimal:
+    """Take per-line discounts off `nets` in place, never below zero; the total taken."""
+    taken = ZERO
+    for i, amount in enumerate(per_line):
+        net = nets[i]
+        if amount > net:
+            amount = net
+        if amount > 0:
+            nets[i] = net - amount
+            taken += amount
+    return taken
+
+
+def units_made_free(per_line: list[Decimal], nets: list[Decimal], quantities: list[int]) -> list[int]:
+    """How many units each line's free-item discount made free (before it is taken)."""
+    units = [0] * len(nets)
+    for i, amount in enumerate(per_line):
+        if amount > 0:
+            unit = nets[i] / quantities[i]
+            units[i] = int((amount / unit).to_integral_value()) if unit else 0
+    return units
 
 
 # ============================================================================
@@ -1869,8 +1936,13 @@ class Context:
         return ledger.available(self.at) if ledger else _CONTEXT_ZERO
 
     def during(self, period: str) -> bool:
-        start, end = self.periods[period]
-        return start <= self.at.date() <= end
+        return during(self.periods, period, self.at)
+
+
+def during(periods: dict[str, tuple[_dt.date, _dt.date]], period: str, at: _dt.datetime) -> bool:
+    """Whether `at` falls in a named period of the program (both ends included)."""
+    start, end = periods[period]
+    return start <= at.date() <= end
 
 
 # ============================================================================
@@ -2041,11 +2113,20 @@ class Engine:
         for card_spec in self.expiring_cards:
             card = customer.cards.get(card_spec.name)
             if card is not None and card.entries:
-                assert card_spec.expiry is not None
-                card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
+                self.lapse_stamps(card_spec, card, at)
         if customer.coupons:
             customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
         self.forget(customer, at)
+
+    def lapse_stamps(self, card_spec: StampCardSpec, card: CardState, at: _dt.datetime) -> None:
+        """Drop the stamps whose time is up. A card's entries are in time order (stamps
+        come with a customer's events, which are in time order; an entry put back by a
+        return is only ever written on an empty card), so when the oldest has not
+        lapsed none has, and that one look is all most purchases pay."""
+        assert card_spec.expiry is not None
+        if self.add(card.entries[0][0], card_spec.expiry) > at:
+            return
+        card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
 
     def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
         """Drop what no later event can need: refund records past the refund window
@@ -2523,11 +2604,7 @@ class Engine:
         lines = basket.cheapest_units(_ONE, None, indexes, count)
         if not trial:
             card.rewards -= count
-            free_units[source.name] = [0] * len(basket.lines)
-            for i, amount in enumerate(lines):
-                if amount > 0:
-                    unit = basket.lines[i].net / basket.lines[i].quantity
-                    free_units[source.name][i] = int((amount / unit).to_integral_value()) if unit else 0
+            free_units[source.name] = units_made_free(lines, basket.nets(), [line.quantity for line in basket.lines])
         return basket.apply(lines)
 
     def effect_lines(self, effect: EffectSpec, basket: Basket, ctx: Context) -> list[Decimal]:
@@ -3198,6 +3275,9 @@ def event_from_dict(data: Mapping[str, Any], zone: ZoneInfo) -> Event:
 # The API a shop calls: one class around the engine, with state that is plain JSON.
 # ============================================================================
 
+PurchasePath = Callable[[Engine, State, Purchase], Outcome | None]
+
+
 class CompiledProgram:
     """`process(state, event)` applies one event and says what happened.
 
@@ -3207,16 +3287,23 @@ class CompiledProgram:
     CustomerEvent) or dicts in the JSON Lines shape.
     """
 
-    def __init__(self, spec: ProgramSpec) -> None:
+    def __init__(self, spec: ProgramSpec, purchase_path: PurchasePath | None = None) -> None:
         self.spec = spec
         self.engine = Engine(spec)
+        # A compiled module's purchase path specialised to its program, if it has one
+        # (codegen/specialize.py): it returns None for purchases it leaves to the engine.
+        self.purchase_path = purchase_path
 
     def new_state(self) -> State:
         return self.engine.new_state()
 
     def process(self, state: State, event: Event | Mapping[str, Any]) -> Outcome:
-        if isinstance(event, Mapping):
+        if type(event) is not Purchase and isinstance(event, Mapping):
             event = event_from_dict(event, self.engine.zone)
+        if self.purchase_path is not None and type(event) is Purchase:
+            out = self.purchase_path(self.engine, state, event)
+            if out is not None:
+                return out
         return self.engine.process(state, event)
 
     def report(self, state: State, customer: str, as_of: _dt.datetime) -> CustomerReport:
@@ -3279,6 +3366,8 @@ SPEC = ProgramSpec(
         unit='days',
     ),
 )
+
+# Purchases run through the general engine: no specialised path, because it has points.
 
 
 class Program(CompiledProgram):

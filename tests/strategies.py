@@ -24,14 +24,18 @@ def event_streams(
     customers: tuple[str, ...] = ("anna", "boris", "chen"),
     max_events: int = 25,
     tiers: tuple[str, ...] = (),
+    extras: bool = True,
 ) -> list:
+    """Purchases, returns (whole and partial) and repeated deliveries of a few customers
+    over months; with `extras`, also codes (known and not), redemptions and customer
+    events (signup, birthday, tier)."""
     events: list = []
     at = START.replace(tzinfo=zone)
     purchases: list[Purchase] = []
     for index in range(draw(st.integers(1, max_events))):
         at = at + dt.timedelta(hours=draw(st.integers(1, 24 * 40)))
         customer = draw(st.sampled_from(customers))
-        kinds = ["purchase"] * 6 + ["refund", "partial", "signup", "birthday", "duplicate"] + (["tier"] if tiers else [])
+        kinds = ["purchase"] * 6 + ["refund", "partial", "duplicate"] + (["signup", "birthday"] if extras else []) + (["tier"] if tiers and extras else [])
         kind = draw(st.sampled_from(kinds))
         if kind in ("refund", "partial") and purchases:
             original = draw(st.sampled_from(purchases))
@@ -61,8 +65,8 @@ def event_streams(
             )
             for _ in range(draw(st.integers(1, 4)))
         )
-        entered = tuple(draw(st.lists(st.sampled_from([*codes, *(c.lower() for c in codes), "NOPE"]), max_size=2)))
-        redeem = (("", None),) if draw(st.booleans()) else ()
+        entered = tuple(draw(st.lists(st.sampled_from([*codes, *(c.lower() for c in codes), "NOPE"]), max_size=2))) if extras else ()
+        redeem = (("", None),) if extras and draw(st.booleans()) else ()
         purchase = Purchase(f"p{index}", customer, at, lines, entered, redeem)
         purchases.append(purchase)
         events.append(purchase)

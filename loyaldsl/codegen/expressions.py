@@ -35,19 +35,21 @@ class SourceBackend:
         self.lines = source.splitlines()
         self.functions: list[GeneratedFunction] = []
         self.constants: dict[Decimal, str] = {}
+        self.nodes: dict[str, Any] = {}  # function name -> its expression, for specialize.py
 
     # ---- what SpecBuilder calls
     def value(self, expr: n.Expr) -> FunctionRef:
-        return self._function("amount", "Decimal", self.visit(expr), expr.span)
+        return self._function("amount", "Decimal", expr)
 
     def cond(self, cond: n.Cond | None) -> FunctionRef | None:
         if cond is None:
             return None
-        return self._function("when", "bool", self.visit(cond), cond.span)
+        return self._function("when", "bool", cond)
 
-    def _function(self, prefix: str, returns: str, body: str, span: Any) -> FunctionRef:
+    def _function(self, prefix: str, returns: str, node: Any) -> FunctionRef:
         name = f"{prefix}_{len(self.functions) + 1}"
-        self.functions.append(GeneratedFunction(name, returns, body, self._source(span)))
+        self.functions.append(GeneratedFunction(name, returns, self.visit(node), self._source(node.span)))
+        self.nodes[name] = node
         return FunctionRef(name)
 
     def _source(self, span: Any) -> str:
@@ -126,3 +128,50 @@ class SourceBackend:
 
     def visit_Not(self, node: n.Not) -> str:
         return f"not ({self.visit(node.operand)})"
+
+
+class UnsupportedExpression(Exception):
+    """An expression the specialised purchase path cannot read from its locals."""
+
+
+class LocalsBackend(SourceBackend):
+    """The same expressions written against the locals of a specialised purchase path
+    (codegen/specialize.py) instead of a Context: `order.total` is the local `total`.
+    Decimal constants are shared with the module's other functions."""
+
+    # What each Context attribute is in the purchase path (see runtime/context.py).
+    LOCALS = {
+        "order_subtotal": "subtotal",
+        "order_total": "total",
+        "order_paid": "(total - _CONTEXT_ZERO)",
+        "order_discount": "(subtotal - total)",
+        "order_items": "Decimal(sum(quantities))",
+        "order_day": "_CONTEXT_WEEKDAYS[at.weekday()]",
+        "order_time": "at.time().replace(tzinfo=None)",
+        "order_date": "at.date()",
+        "customer_orders": "Decimal(customer.orders)",
+        "customer_visits": "Decimal(customer.orders)",
+        "customer_spend": "customer.spend",
+        "customer_tier": "customer.tier",
+    }
+
+    def __init__(self, parent: SourceBackend) -> None:
+        super().__init__(parent.tiers, "")
+        self.constants = parent.constants
+        self.parent_nodes = parent.nodes
+
+    def expression(self, function: FunctionRef) -> str:
+        """The body of a generated function, as an expression over the locals."""
+        return self.visit(self.parent_nodes[function.name])
+
+    def visit_Path(self, node: n.Path) -> str:
+        text = super().visit_Path(node)
+        if not text.startswith("ctx."):
+            return text
+        attribute = text.removeprefix("ctx.")
+        if attribute not in self.LOCALS:
+            raise UnsupportedExpression(f"{'.'.join(p.text for p in node.parts)} is not a local of the purchase path")
+        return self.LOCALS[attribute]
+
+    def visit_During(self, node: n.During) -> str:
+        return f"during(periods, {node.period.text!r}, at)"

@@ -16,6 +16,7 @@ from loyaldsl.check import CheckedProgram
 from loyaldsl.codegen.expressions import SourceBackend
 from loyaldsl.codegen.inline import inline_runtime
 from loyaldsl.codegen.spec_source import spec_source
+from loyaldsl.codegen.specialize import plan_purchase
 from loyaldsl.interpret import SpecBuilder
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -42,6 +43,7 @@ def compile_program(checked: CheckedProgram, output: str = "generated/program.py
     backend = SourceBackend(checked.symbols.tiers, checked.source)
     spec = SpecBuilder(checked, backend).build()
     spec_text = spec_source(spec, backend.decimal)
+    plan = plan_purchase(spec, backend)  # before the constants are written: it adds some
     runtime = inline_runtime()
     module = Path(output).stem
     source = _environment().get_template("module.py.j2").render(
@@ -58,5 +60,7 @@ def compile_program(checked: CheckedProgram, output: str = "generated/program.py
         constants=sorted(((str(value), name) for value, name in backend.constants.items()), key=lambda c: c[1]),
         functions=backend.functions,
         spec=spec_text,
+        plan=plan if not isinstance(plan, str) else None,
+        not_specialised=plan if isinstance(plan, str) else None,
     )
     return source

@@ -79,5 +79,10 @@ class Context:
         return ledger.available(self.at) if ledger else _CONTEXT_ZERO
 
     def during(self, period: str) -> bool:
-        start, end = self.periods[period]
-        return start <= self.at.date() <= end
+        return during(self.periods, period, self.at)
+
+
+def during(periods: dict[str, tuple[_dt.date, _dt.date]], period: str, at: _dt.datetime) -> bool:
+    """Whether `at` falls in a named period of the program (both ends included)."""
+    start, end = periods[period]
+    return start <= at.date() <= end

@@ -38,7 +38,7 @@ from .periods import (
     whole_months_between,
     window_start,
 )
-from .pricing import Basket
+from .pricing import Basket, units_made_free
 from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec, WindowSpec
 from .state import CardState, CustomerState, Holding, PurchaseRecord, State
 
@@ -205,11 +205,20 @@ class Engine:
         for card_spec in self.expiring_cards:
             card = customer.cards.get(card_spec.name)
             if card is not None and card.entries:
-                assert card_spec.expiry is not None
-                card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
+                self.lapse_stamps(card_spec, card, at)
         if customer.coupons:
             customer.coupons = [h for h in customer.coupons if h.expires_at is None or h.expires_at > at]
         self.forget(customer, at)
+
+    def lapse_stamps(self, card_spec: StampCardSpec, card: CardState, at: _dt.datetime) -> None:
+        """Drop the stamps whose time is up. A card's entries are in time order (stamps
+        come with a customer's events, which are in time order; an entry put back by a
+        return is only ever written on an empty card), so when the oldest has not
+        lapsed none has, and that one look is all most purchases pay."""
+        assert card_spec.expiry is not None
+        if self.add(card.entries[0][0], card_spec.expiry) > at:
+            return
+        card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
 
     def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
         """Drop what no later event can need: refund records past the refund window
@@ -687,11 +696,7 @@ class Engine:
         lines = basket.cheapest_units(_ONE, None, indexes, count)
         if not trial:
             card.rewards -= count
-            free_units[source.name] = [0] * len(basket.lines)
-            for i, amount in enumerate(lines):
-                if amount > 0:
-                    unit = basket.lines[i].net / basket.lines[i].quantity
-                    free_units[source.name][i] = int((amount / unit).to_integral_value()) if unit else 0
+            free_units[source.name] = units_made_free(lines, basket.nets(), [line.quantity for line in basket.lines])
         return basket.apply(lines)
 
     def effect_lines(self, effect: EffectSpec, basket: Basket, ctx: Context) -> list[Decimal]:

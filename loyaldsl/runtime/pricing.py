@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from .bands import Band, marginal_unit_rates
 from .currency import minor_unit, money_rounder
@@ -94,71 +94,25 @@ class Basket:
 
     def allocate(self, amount: Decimal, indexes: list[int]) -> list[Decimal]:
         """Spread `amount` over lines in proportion to their net."""
-        weights = self.zeros()
-        for i in indexes:
-            weights[i] = self.lines[i].net
-        return self.allocate_by(amount, weights)
+        return spread_over(amount, self.nets(), indexes, self.quantum)
 
     def allocate_by(self, amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
-        """Spread `amount` in proportion to `weights`, in minor units, the leftover
-        units going to the largest remainders first, so the parts add up exactly."""
-        out = self.zeros()
-        base = sum(weights, ZERO)
-        if amount <= 0 or base <= 0:
-            return out
-        amount = min(amount, base)
-        units = int(amount / self.quantum)
-        shares = []
-        given = 0
-        for i, weight in enumerate(weights):
-            if weight <= 0:
-                continue
-            exact = Decimal(units) * weight / base
-            whole = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-            shares.append((exact - whole, i))
-            out[i] = Decimal(whole) * self.quantum
-            given += whole
-        for _, i in sorted(shares, key=lambda s: (-s[0], s[1]))[: units - given]:
-            out[i] += self.quantum
-        return out
+        return spread(amount, weights, self.quantum)
 
     def percent_of_lines(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
-        out = self.zeros()
-        for i in indexes:
-            out[i] = min(self.round(self.lines[i].net * fraction), self.lines[i].net)
-        return out
+        return percent_of_lines(fraction, self.nets(), indexes, self._round)
 
     def percent_of_order(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
-        """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
-        base = sum((self.lines[i].net for i in indexes), ZERO)
-        return self.allocate(self.round(base * fraction), indexes)
+        return percent_of_order(fraction, self.nets(), indexes, self.quantum, self._round)
 
     def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
-        out = self.zeros()
-        for i in indexes:
-            line = self.lines[i]
-            unit = line.net / line.quantity
-            per_unit = unit * fraction if fraction is not None else min(amount or ZERO, unit)
-            out[i] = min(self.round(per_unit * line.quantity), line.net)
-        return out
+        return each_unit(fraction, amount, self.nets(), [line.quantity for line in self.lines], indexes, self._round)
 
     def units_by_price(self, indexes: list[int]) -> list[tuple[Decimal, int]]:
-        """(net unit price, line) for every unit, dearest first, ties in line order."""
-        units = []
-        for i in indexes:
-            line = self.lines[i]
-            unit = line.net / line.quantity
-            units.extend([(unit, i)] * line.quantity)
-        units.sort(key=lambda u: (-u[0], u[1]))
-        return units
+        return units_by_price(self.nets(), [line.quantity for line in self.lines], indexes)
 
     def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
-        out = self.zeros()
-        units = self.units_by_price(indexes)
-        for unit, i in list(reversed(units))[:count]:
-            off = unit * fraction if fraction is not None else min(amount or ZERO, unit)
-            out[i] += self.round(off)
-        return out
+        return cheapest_units(fraction, amount, self.nets(), [line.quantity for line in self.lines], indexes, count, self._round)
 
     def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
         """Every full group of buy+get units earns `get` discounted units, and the
@@ -188,3 +142,116 @@ class Basket:
             position += line.quantity
             out[i] = self.round(sum((unit * r for r in line_rates), ZERO))
         return out
+
+
+# ------------------------------------------------------------------ discount shapes
+# On plain lists (each line's net so far, its quantity), so a compiled module's
+# purchase path shares them with the Basket without building line objects.
+
+
+def spread(amount: Decimal, weights: list[Decimal], quantum: Decimal) -> list[Decimal]:
+    """Spread `amount` in proportion to `weights`, in minor units, the leftover units
+    going to the largest remainders first, so the parts add up exactly. Worked in whole
+    numbers (weights are money, whole multiples of the minor unit), so no remainder is
+    ever lost to the precision of a division."""
+    out = [ZERO] * len(weights)
+    base = sum(weights, ZERO)
+    if amount <= 0 or base <= 0:
+        return out
+    units = int(min(amount, base) / quantum)
+    scale = quantum
+    scaled = [weight / scale for weight in weights]
+    while any(w != w.to_integral_value() for w in scaled):  # a weight finer than the minor unit
+        scale /= 10
+        scaled = [weight / scale for weight in weights]
+    whole_weights = [int(w) for w in scaled]
+    whole_base = sum(whole_weights)
+    parts: dict[int, int] = {}
+    remainders = []
+    given = 0
+    for i, weight in enumerate(whole_weights):
+        if weight <= 0:
+            continue
+        part, remainder = divmod(units * weight, whole_base)
+        parts[i] = part
+        remainders.append((-remainder, i))
+        given += part
+    remainders.sort()
+    for _, i in remainders[: units - given]:
+        parts[i] += 1
+    for i, part in parts.items():
+        out[i] = Decimal(part) * quantum
+    return out
+
+
+def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal) -> list[Decimal]:
+    """Spread `amount` over the lines at `indexes`, in proportion to their net."""
+    weights = [ZERO] * len(nets)
+    for i in indexes:
+        weights[i] = nets[i]
+    return spread(amount, weights, quantum)
+
+
+def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    """Each line rounded on its own."""
+    out = [ZERO] * len(nets)
+    for i in indexes:
+        out[i] = min(rounder(nets[i] * fraction), nets[i])
+    return out
+
+
+def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
+    base = sum((nets[i] for i in indexes), ZERO)
+    return spread_over(rounder(base * fraction), nets, indexes, quantum)
+
+
+def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    out = [ZERO] * len(nets)
+    for i in indexes:
+        unit = nets[i] / quantities[i]
+        per_unit = unit * fraction if fraction is not None else min(amount or ZERO, unit)
+        out[i] = min(rounder(per_unit * quantities[i]), nets[i])
+    return out
+
+
+def units_by_price(nets: list[Decimal], quantities: list[int], indexes: list[int]) -> list[tuple[Decimal, int]]:
+    """(net unit price, line) for every unit, dearest first, ties in line order."""
+    units = []
+    for i in indexes:
+        unit = nets[i] / quantities[i]
+        units.extend([(unit, i)] * quantities[i])
+    units.sort(key=lambda u: (-u[0], u[1]))
+    return units
+
+
+def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], count: int, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    out = [ZERO] * len(nets)
+    units = units_by_price(nets, quantities, indexes)
+    for unit, i in list(reversed(units))[:count]:
+        off = unit * fraction if fraction is not None else min(amount or ZERO, unit)
+        out[i] += rounder(off)
+    return out
+
+
+def take_off(nets: list[Decimal], per_line: list[Decimal]) -> Decimal:
+    """Take per-line discounts off `nets` in place, never below zero; the total taken."""
+    taken = ZERO
+    for i, amount in enumerate(per_line):
+        net = nets[i]
+        if amount > net:
+            amount = net
+        if amount > 0:
+            nets[i] = net - amount
+            taken += amount
+    return taken
+
+
+def units_made_free(per_line: list[Decimal], nets: list[Decimal], quantities: list[int]) -> list[int]:
+    """How many units each line's free-item discount made free (before it is taken)."""
+    units = [0] * len(nets)
+    for i, amount in enumerate(per_line):
+        if amount > 0:
+            unit = nets[i] / quantities[i]
+            units[i] = int((amount / unit).to_integral_value()) if unit else 0
+    return units

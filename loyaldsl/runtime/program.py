@@ -7,16 +7,18 @@ A compiled module subclasses CompiledProgram with its own SPEC; the interpreter'
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .dicts import event_from_dict
 from .engine import Engine
-from .model import Event
+from .model import Event, Purchase
 from .outcome import CustomerReport, Outcome
 from .persist import state_from_json, state_to_json
 from .spec import ProgramSpec
 from .state import State
+
+PurchasePath = Callable[[Engine, State, Purchase], Outcome | None]
 
 
 class CompiledProgram:
@@ -28,16 +30,23 @@ class CompiledProgram:
     CustomerEvent) or dicts in the JSON Lines shape.
     """
 
-    def __init__(self, spec: ProgramSpec) -> None:
+    def __init__(self, spec: ProgramSpec, purchase_path: PurchasePath | None = None) -> None:
         self.spec = spec
         self.engine = Engine(spec)
+        # A compiled module's purchase path specialised to its program, if it has one
+        # (codegen/specialize.py): it returns None for purchases it leaves to the engine.
+        self.purchase_path = purchase_path
 
     def new_state(self) -> State:
         return self.engine.new_state()
 
     def process(self, state: State, event: Event | Mapping[str, Any]) -> Outcome:
-        if isinstance(event, Mapping):
+        if type(event) is not Purchase and isinstance(event, Mapping):
             event = event_from_dict(event, self.engine.zone)
+        if self.purchase_path is not None and type(event) is Purchase:
+            out = self.purchase_path(self.engine, state, event)
+            if out is not None:
+                return out
         return self.engine.process(state, event)
 
     def report(self, state: State, customer: str, as_of: _dt.datetime) -> CustomerReport:

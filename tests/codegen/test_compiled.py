@@ -34,15 +34,17 @@ def private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("LOYALDSL_CACHE", str(tmp_path_factory.getbasetemp() / "loyaldsl-cache"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def engines(path: Path):
     checked = check_file(path)
     assert checked.ok
-    return checked, interpreter(checked), load_compiled(checked).engine
+    return checked, interpreter(checked), load_compiled(checked)
 
 
 def same_run(interpreted, compiled, events) -> None:
-    """Both engines, the same events: identical outcomes, reports and final state."""
+    """Both engines, the same events: identical outcomes, reports and final state.
+    `compiled` is the module's Program, so purchases take its specialised path when
+    it has one."""
     left, right = interpreted.new_state(), compiled.new_state()
     for event in events:
         a = interpreted.process(left, event).to_json()
@@ -246,4 +248,84 @@ def test_random_programs_give_identical_results(source: str, data):
     assert checked.ok, [f"{d.span.line}: {d.message}" for d in checked.errors]
     codes = tuple(o.name.text for o in checked.program.offers if o.kind == "code")
     events = data.draw(event_streams(("food", "drinks", "gear"), codes, checked.symbols.timezone, tiers=checked.symbols.tiers))
-    same_run(interpreter(checked), load_compiled(checked).engine, events)
+    same_run(interpreter(checked), load_compiled(checked), events)
+
+
+# ------------------------------------------------------------------ the specialised path
+
+
+@st.composite
+def plain_programs(draw) -> str:
+    """Programs within what codegen/specialize.py specialises (rules and stamp cards
+    with a free item), so the differential test holds its purchase path to the
+    interpreter on combinations the example programs do not have."""
+    currency = draw(st.sampled_from(["RUB", "USD", "KWD", "JPY"]))
+    lines = [
+        'program "plain"',
+        f"  currency {currency}",
+        '  timezone "Europe/Moscow"',
+        "  categories food, drinks, gear",
+        f"  rounding {draw(st.sampled_from(['half-even', 'half-up', 'down']))}",
+    ]
+    if draw(st.booleans()):
+        lines.append(f"  refunds within {draw(st.integers(1, 40))} days")
+    lines += ["", "period spring 2026-03-01 to 2026-05-31"]
+    for index in range(draw(st.integers(0, 3))):
+        lines += ["", f"rule offer{index}"]
+        condition = draw(
+            st.sampled_from(
+                [
+                    None,
+                    f"order.subtotal >= {draw(st.integers(1, 30)) * 1000} {currency}",
+                    f"order.total > {draw(st.integers(1, 30)) * 500} {currency} and customer.orders >= 1",
+                    "order.day in [friday, saturday]",
+                    "order.items > 2",
+                    "during spring",
+                    f"not (customer.spend < 5000 {currency})",
+                    f"order.time from 10:00 to 18:00 or order.discount > 0 {currency}",
+                ]
+            )
+        )
+        if condition:
+            lines.append(f"  when {condition}")
+        for _ in range(draw(st.integers(1, 2))):
+            lines.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            f"  discount {draw(st.integers(1, 100))}% on order",
+                            f"  discount {draw(st.integers(1, 50))}% on items in category [food, drinks]",
+                            f"  discount {draw(st.integers(1, 3000))} {currency} on order",
+                            f"  discount order.subtotal * {draw(st.integers(1, 20))}% on items in category [gear]",
+                            f"  discount {draw(st.integers(1, 500))} {currency} on each item in category [gear], up to 1000 {currency}",
+                            f"  discount {draw(st.integers(10, 100))}% on each item in category [drinks]",
+                            "  discount 100% on cheapest item in category [drinks]",
+                            f"  discount {draw(st.integers(1, 900))} {currency} on cheapest item",
+                        ]
+                    )
+                )
+            )
+        if draw(st.booleans()):
+            lines.append("  once per customer")
+    for index in range(draw(st.integers(0, 2))):
+        stamp = draw(st.sampled_from(["  stamp 1 per item in category [drinks]", "  stamp 2 per item", "  stamp 1 per purchase"]))
+        if draw(st.booleans()):
+            stamp += f" when order.subtotal >= {draw(st.integers(1, 20)) * 100} {currency}"
+        lines += ["", f"stamps card{index}", f"  card of {draw(st.integers(1, 6))}", stamp,
+                  f"  when full: free cheapest item in category [{draw(st.sampled_from(['drinks', 'food, gear']))}], then {draw(st.sampled_from(['reset', 'carry over']))}"]
+        if draw(st.booleans()):
+            lines.append(f"  stamps expire {draw(st.integers(1, 3))} months after stamped")
+    if sum(line.startswith(("rule ", "stamps ")) for line in lines) >= 2:
+        lines += ["", "stacking", "  stack the rest"]
+    return "\n".join(lines) + "\n"
+
+
+@given(source=plain_programs(), data=st.data())
+def test_specialised_purchase_path_gives_identical_results(source: str, data):
+    note(source)
+    checked = check_source(source, "plain.loyal")
+    assert checked.ok, [f"{d.span.line}: {d.message}" for d in checked.errors]
+    compiled = load_compiled(checked)
+    assert compiled.purchase_path is not None, "the program should be specialised"
+    events = data.draw(event_streams(("food", "drinks", "gear"), (), checked.symbols.timezone, extras=data.draw(st.booleans())))
+    same_run(interpreter(checked), compiled, events)
