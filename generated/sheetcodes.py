@@ -1550,34 +1550,25 @@ def spread(amount: Decimal, weights: list[Decimal], quantum: Decimal) -> list[De
     going to the largest remainders first, so the parts add up exactly. Worked in whole
     numbers (weights are money, whole multiples of the minor unit), so no remainder is
     ever lost to the precision of a division."""
-    out = [ZERO] * len(weights)
     base = sum(weights, ZERO)
     if amount <= 0 or base <= 0:
-        return out
+        return [ZERO] * len(weights)
     units = int(min(amount, base) / quantum)
     scale = quantum
     scaled = [weight / scale for weight in weights]
-    while any(w != w.to_integral_value() for w in scaled):  # a weight finer than the minor unit
+    whole = [int(w) for w in scaled]
+    while whole != scaled:  # a weight finer than the minor unit: count in smaller steps
         scale /= 10
         scaled = [weight / scale for weight in weights]
-    whole_weights = [int(w) for w in scaled]
-    whole_base = sum(whole_weights)
-    parts: dict[int, int] = {}
-    remainders = []
-    given = 0
-    for i, weight in enumerate(whole_weights):
-        if weight <= 0:
-            continue
-        part, remainder = divmod(units * weight, whole_base)
-        parts[i] = part
-        remainders.append((-remainder, i))
-        given += part
-    remainders.sort()
-    for _, i in remainders[: units - given]:
-        parts[i] += 1
-    for i, part in parts.items():
-        out[i] = Decimal(part) * quantum
-    return out
+        whole = [int(w) for w in scaled]
+    total = sum(whole)
+    parts = [units * w // total if w > 0 else 0 for w in whole]
+    left = units - sum(parts)
+    if left:
+        by_remainder = sorted((i for i, w in enumerate(whole) if w > 0), key=lambda i: (-(units * whole[i] % total), i))
+        for i in by_remainder[:left]:
+            parts[i] += 1
+    return [Decimal(part) * quantum if w > 0 else ZERO for part, w in zip(parts, whole, strict=True)]
 
 
 def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal) -> list[Decimal]:
@@ -1659,31 +1650,45 @@ def units_made_free(per_line: list[Decimal], nets: list[Decimal], quantities: li
 # compared between the interpreter and a compiled module.
 # ============================================================================
 
+_OUTCOME_LISTS = frozenset({'discounts', 'applied', 'refused', 'redeemed', 'earned', 'taken_back', 'given_back', 'expired', 'stamps', 'coupons_issued', 'coupons_used', 'notes'})
+
+
 @dataclass(slots=True)
 class Outcome:
+    """Its lists are made on first use: most events fill two or three of the twelve,
+    and an outcome is made for every event."""
+
     event_id: str
     customer: str
     kind: str
     at: _dt.datetime
     status: str = "ok"  # ok | replay | rejected | cancelled
     subtotal: Decimal | None = None
-    discounts: list[tuple[str, Decimal]] = field(default_factory=list)
-    applied: list[str] = field(default_factory=list)  # every offer, scale or card that applied
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (offer or code entered, why not)
+    discounts: list[tuple[str, Decimal]] = field(init=False)
+    applied: list[str] = field(init=False)  # every offer, scale or card that applied
+    refused: list[tuple[str, str]] = field(init=False)  # (offer or code entered, why not)
     total: Decimal | None = None
-    redeemed: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)  # wallet, points, money
+    redeemed: list[tuple[str, Decimal, Decimal]] = field(init=False)  # wallet, points, money
     paid: Decimal | None = None
     refunded: Decimal | None = None
-    earned: list[tuple[str, Decimal, str, _dt.datetime]] = field(default_factory=list)  # wallet, points, reason, available at
-    taken_back: list[tuple[str, Decimal]] = field(default_factory=list)
-    given_back: list[tuple[str, Decimal]] = field(default_factory=list)
-    expired: list[tuple[str, Decimal]] = field(default_factory=list)
-    stamps: list[tuple[str, int, int]] = field(default_factory=list)  # card, change, now on card
-    coupons_issued: list[str] = field(default_factory=list)
-    coupons_used: list[str] = field(default_factory=list)
+    earned: list[tuple[str, Decimal, str, _dt.datetime]] = field(init=False)  # wallet, points, reason, available at
+    taken_back: list[tuple[str, Decimal]] = field(init=False)
+    given_back: list[tuple[str, Decimal]] = field(init=False)
+    expired: list[tuple[str, Decimal]] = field(init=False)
+    stamps: list[tuple[str, int, int]] = field(init=False)  # card, change, now on card
+    coupons_issued: list[str] = field(init=False)
+    coupons_used: list[str] = field(init=False)
     tier_before: str | None = None
     tier_after: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(init=False)
+
+    def __getattr__(self, name: str) -> list[Any]:
+        """A list not yet used: make it now (only called when the slot is empty)."""
+        if name not in _OUTCOME_LISTS:
+            raise AttributeError(f"'Outcome' object has no attribute {name!r}")
+        value: list[Any] = []
+        object.__setattr__(self, name, value)
+        return value
 
     def to_json(self) -> dict[str, Any]:
         """Stable, JSON-ready: money and points as strings, times in ISO 8601."""
@@ -2131,16 +2136,26 @@ class Engine:
     def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
         """Drop what no later event can need: refund records past the refund window
         (and the ledger's records of them a month later, for monthly credits), event ids
-        older than a month. Records are kept in time order, so a look at the oldest
-        says whether there is anything to drop."""
+        older than a month. Records are kept in time order (a customer's events come in
+        time order), so dropping from the front stops at the first one kept."""
         horizon = at - self.keep_records
-        if customer.purchases and next(iter(customer.purchases.values())).at < horizon:
-            customer.purchases = {pid: rec for pid, rec in customer.purchases.items() if rec.at >= horizon}
+        purchases = customer.purchases
+        while purchases:  # oldest first: drop from the front until one is kept
+            oldest = next(iter(purchases))
+            if purchases[oldest].at >= horizon:
+                break
+            del purchases[oldest]
         for ledger in customer.wallets.values():
             if ledger.sources and next(iter(ledger.sources.values())).at < horizon - _MONTH:
                 ledger.forget_before(horizon - _MONTH)
-        if customer.seen and next(iter(customer.seen.values())) < at - _SEEN:
-            customer.seen = {k: v for k, v in customer.seen.items() if v >= at - _SEEN}
+        seen = customer.seen
+        if seen:
+            since = at - _SEEN
+            while seen:
+                oldest = next(iter(seen))
+                if seen[oldest] >= since:
+                    break
+                del seen[oldest]
 
     def expire_wallets(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
         for wallet in self.spec.wallets:

@@ -223,16 +223,26 @@ class Engine:
     def forget(self, customer: CustomerState, at: _dt.datetime) -> None:
         """Drop what no later event can need: refund records past the refund window
         (and the ledger's records of them a month later, for monthly credits), event ids
-        older than a month. Records are kept in time order, so a look at the oldest
-        says whether there is anything to drop."""
+        older than a month. Records are kept in time order (a customer's events come in
+        time order), so dropping from the front stops at the first one kept."""
         horizon = at - self.keep_records
-        if customer.purchases and next(iter(customer.purchases.values())).at < horizon:
-            customer.purchases = {pid: rec for pid, rec in customer.purchases.items() if rec.at >= horizon}
+        purchases = customer.purchases
+        while purchases:  # oldest first: drop from the front until one is kept
+            oldest = next(iter(purchases))
+            if purchases[oldest].at >= horizon:
+                break
+            del purchases[oldest]
         for ledger in customer.wallets.values():
             if ledger.sources and next(iter(ledger.sources.values())).at < horizon - _MONTH:
                 ledger.forget_before(horizon - _MONTH)
-        if customer.seen and next(iter(customer.seen.values())) < at - _SEEN:
-            customer.seen = {k: v for k, v in customer.seen.items() if v >= at - _SEEN}
+        seen = customer.seen
+        if seen:
+            since = at - _SEEN
+            while seen:
+                oldest = next(iter(seen))
+                if seen[oldest] >= since:
+                    break
+                del seen[oldest]
 
     def expire_wallets(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
         for wallet in self.spec.wallets:

@@ -8,32 +8,45 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+_OUTCOME_LISTS = frozenset({'discounts', 'applied', 'refused', 'redeemed', 'earned', 'taken_back', 'given_back', 'expired', 'stamps', 'coupons_issued', 'coupons_used', 'notes'})
+
 
 @dataclass(slots=True)
 class Outcome:
+    """Its lists are made on first use: most events fill two or three of the twelve,
+    and an outcome is made for every event."""
+
     event_id: str
     customer: str
     kind: str
     at: _dt.datetime
     status: str = "ok"  # ok | replay | rejected | cancelled
     subtotal: Decimal | None = None
-    discounts: list[tuple[str, Decimal]] = field(default_factory=list)
-    applied: list[str] = field(default_factory=list)  # every offer, scale or card that applied
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (offer or code entered, why not)
+    discounts: list[tuple[str, Decimal]] = field(init=False)
+    applied: list[str] = field(init=False)  # every offer, scale or card that applied
+    refused: list[tuple[str, str]] = field(init=False)  # (offer or code entered, why not)
     total: Decimal | None = None
-    redeemed: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)  # wallet, points, money
+    redeemed: list[tuple[str, Decimal, Decimal]] = field(init=False)  # wallet, points, money
     paid: Decimal | None = None
     refunded: Decimal | None = None
-    earned: list[tuple[str, Decimal, str, _dt.datetime]] = field(default_factory=list)  # wallet, points, reason, available at
-    taken_back: list[tuple[str, Decimal]] = field(default_factory=list)
-    given_back: list[tuple[str, Decimal]] = field(default_factory=list)
-    expired: list[tuple[str, Decimal]] = field(default_factory=list)
-    stamps: list[tuple[str, int, int]] = field(default_factory=list)  # card, change, now on card
-    coupons_issued: list[str] = field(default_factory=list)
-    coupons_used: list[str] = field(default_factory=list)
+    earned: list[tuple[str, Decimal, str, _dt.datetime]] = field(init=False)  # wallet, points, reason, available at
+    taken_back: list[tuple[str, Decimal]] = field(init=False)
+    given_back: list[tuple[str, Decimal]] = field(init=False)
+    expired: list[tuple[str, Decimal]] = field(init=False)
+    stamps: list[tuple[str, int, int]] = field(init=False)  # card, change, now on card
+    coupons_issued: list[str] = field(init=False)
+    coupons_used: list[str] = field(init=False)
     tier_before: str | None = None
     tier_after: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(init=False)
+
+    def __getattr__(self, name: str) -> list[Any]:
+        """A list not yet used: make it now (only called when the slot is empty)."""
+        if name not in _OUTCOME_LISTS:
+            raise AttributeError(f"'Outcome' object has no attribute {name!r}")
+        value: list[Any] = []
+        object.__setattr__(self, name, value)
+        return value
 
     def to_json(self) -> dict[str, Any]:
         """Stable, JSON-ready: money and points as strings, times in ISO 8601."""

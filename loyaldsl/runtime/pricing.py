@@ -154,34 +154,25 @@ def spread(amount: Decimal, weights: list[Decimal], quantum: Decimal) -> list[De
     going to the largest remainders first, so the parts add up exactly. Worked in whole
     numbers (weights are money, whole multiples of the minor unit), so no remainder is
     ever lost to the precision of a division."""
-    out = [ZERO] * len(weights)
     base = sum(weights, ZERO)
     if amount <= 0 or base <= 0:
-        return out
+        return [ZERO] * len(weights)
     units = int(min(amount, base) / quantum)
     scale = quantum
     scaled = [weight / scale for weight in weights]
-    while any(w != w.to_integral_value() for w in scaled):  # a weight finer than the minor unit
+    whole = [int(w) for w in scaled]
+    while whole != scaled:  # a weight finer than the minor unit: count in smaller steps
         scale /= 10
         scaled = [weight / scale for weight in weights]
-    whole_weights = [int(w) for w in scaled]
-    whole_base = sum(whole_weights)
-    parts: dict[int, int] = {}
-    remainders = []
-    given = 0
-    for i, weight in enumerate(whole_weights):
-        if weight <= 0:
-            continue
-        part, remainder = divmod(units * weight, whole_base)
-        parts[i] = part
-        remainders.append((-remainder, i))
-        given += part
-    remainders.sort()
-    for _, i in remainders[: units - given]:
-        parts[i] += 1
-    for i, part in parts.items():
-        out[i] = Decimal(part) * quantum
-    return out
+        whole = [int(w) for w in scaled]
+    total = sum(whole)
+    parts = [units * w // total if w > 0 else 0 for w in whole]
+    left = units - sum(parts)
+    if left:
+        by_remainder = sorted((i for i, w in enumerate(whole) if w > 0), key=lambda i: (-(units * whole[i] % total), i))
+        for i in by_remainder[:left]:
+            parts[i] += 1
+    return [Decimal(part) * quantum if w > 0 else ZERO for part, w in zip(parts, whole, strict=True)]
 
 
 def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal) -> list[Decimal]:
