@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 PROGRAM_NAME = 'Parcel sheet codes'
@@ -3313,12 +3313,16 @@ class CompiledProgram:
         return self.engine.new_state()
 
     def process(self, state: State, event: Event | Mapping[str, Any]) -> Outcome:
-        if type(event) is not Purchase and isinstance(event, Mapping):
-            event = event_from_dict(event, self.engine.zone)
-        if self.purchase_path is not None and type(event) is Purchase:
-            out = self.purchase_path(self.engine, state, event)
-            if out is not None:
-                return out
+        # By class name, as event_kind does: loyaldsl's own records are welcome too.
+        if type(event).__name__ == "Purchase":
+            purchase = cast(Purchase, event)
+            if self.purchase_path is not None:
+                out = self.purchase_path(self.engine, state, purchase)
+                if out is not None:
+                    return out
+            return self.engine.process(state, purchase)
+        if isinstance(event, Mapping):
+            return self.process(state, event_from_dict(event, self.engine.zone))
         return self.engine.process(state, event)
 
     def report(self, state: State, customer: str, as_of: _dt.datetime) -> CustomerReport:

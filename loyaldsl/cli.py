@@ -195,9 +195,11 @@ def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: st
     if engine_kind == "compiled":
         from loyaldsl.codegen.loader import load_compiled
 
-        engine = load_compiled(checked).engine
+        compiled = load_compiled(checked)
+        engine, process = compiled.engine, compiled.process  # its process takes the specialised purchase path
     else:
         engine = interpreter(checked)
+        process = engine.process
     zone = engine.zone
     until = parse_as_of(as_of, zone)
     try:
@@ -227,7 +229,7 @@ def run(program: str, events: str, as_json: bool, as_of: str | None, rejects: st
         if until is not None and item.at >= until:
             skipped += 1
             continue
-        outcome = engine.process(state, item)
+        outcome = process(state, item)
         last = outcome.at
         if as_json:
             click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))

@@ -1,0 +1,118 @@
+"""The specialised purchase path (codegen/specialize.py): which programs get one and why
+not, that a compiled module's purchases really take it, and that it hands back to the
+general engine, unchanged, what it does not handle. Its results are held to the
+interpreter's by the differential tests in test_compiled.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from loyaldsl.check import check_file, check_source
+from loyaldsl.codegen.expressions import SourceBackend
+from loyaldsl.codegen.loader import load_compiled
+from loyaldsl.codegen.specialize import PurchasePlan, plan_purchase
+from loyaldsl.interpret import SpecBuilder
+
+ROOT = Path(__file__).resolve().parents[2]
+MSK = dt.timezone(dt.timedelta(hours=3))
+
+
+def plan_of(source: str) -> PurchasePlan | str:
+    checked = check_source(source, "p.loyal")
+    assert checked.ok, [d.message for d in checked.errors]
+    backend = SourceBackend(checked.symbols.tiers, checked.source)
+    return plan_purchase(SpecBuilder(checked, backend).build(), backend)
+
+
+HEAD = 'program "p"\n  currency RUB\n  timezone "Europe/Moscow"\n  categories food, drinks\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("capsboutique", "it has points"),
+        ("thresholds", None),
+        ("lensmaster", None),
+    ],
+)
+def test_which_example_programs_are_specialised(name: str, reason: str | None):
+    checked = check_file(ROOT / "programs" / f"{name}.loyal")
+    backend = SourceBackend(checked.symbols.tiers, checked.source)
+    plan = plan_purchase(SpecBuilder(checked, backend).build(), backend)
+    if reason is None:
+        assert isinstance(plan, PurchasePlan)
+        assert "def purchase_path(" in (ROOT / "generated" / f"{name}.py").read_text(encoding="utf-8")
+    else:
+        assert plan == reason
+        assert f"no specialised path, because {reason}." in (ROOT / "generated" / f"{name}.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("code SAVE\n  discount 5% on order\n", "it has the code SAVE"),
+        ("rule gift\n  give coupon later\n\ncoupon later\n  discount 5% on order\n", "gift gives a coupon"),
+        ("rule deal\n  buy 2 get 1 free on items in category [food], repeating\n", "deal is a buy-get deal"),
+        ("scale volume on order.subtotal, whole amount\n  from 1000 RUB: 5%\n", "it has the scale volume"),
+        ("stamps card\n  card of 5\n  stamp 1 per 100 RUB of order.total\n  when full: free cheapest item, then reset\n", "the stamp card card stamps per money"),
+    ],
+)
+def test_what_keeps_a_program_on_the_general_engine(body: str, reason: str):
+    assert plan_of(HEAD + "\n" + body) == reason
+
+
+def test_conditions_are_inlined_over_locals():
+    plan = plan_of(HEAD + "\nrule big\n  when order.subtotal >= 1000 RUB and customer.orders >= 2\n  discount 5% on order\n")
+    assert isinstance(plan, PurchasePlan)
+    (offer,) = plan.steps
+    assert "subtotal >= D_1000" in offer.eligible and "Decimal(customer.orders) >= D_2" in offer.eligible
+    assert "ctx" not in offer.eligible
+
+
+def purchase(event_id: str, customer: str, day: int, *lines: tuple[str, str, int, str], codes: tuple[str, ...] = (), module=None):
+    return module.Purchase(
+        event_id,
+        customer,
+        dt.datetime(2026, 3, day, 12, 0, tzinfo=MSK),
+        tuple(module.PurchaseLine(p, c, q, Decimal(u)) for p, c, q, u in lines),
+        codes,
+    )
+
+
+def test_purchases_take_the_path_and_the_engine_gets_the_rest(monkeypatch):
+    program = load_compiled(check_file(ROOT / "programs" / "lensmaster.loyal"))
+    module = sys.modules[type(program).__module__]
+    state = program.new_state()
+    engine_calls = []
+    original = program.engine.process
+    monkeypatch.setattr(program.engine, "process", lambda s, e: engine_calls.append(e.id) or original(s, e))
+
+    first = purchase("p1", "ann", 1, ("daily", "lenses", 3, "1500"), module=module)
+    out = program.process(state, first)
+    assert out.status == "ok" and out.paid == Decimal("4500.00") and out.stamps == [("lenses", 3, 3)]
+    assert engine_calls == []  # the specialised path did it all
+
+    assert program.process(state, first).status == "replay"  # a repeated delivery: the engine's
+    coded = purchase("p2", "ann", 2, ("daily", "lenses", 1, "1500"), codes=("SALE",), module=module)
+    assert program.process(state, coded).refused == [("SALE", "no such code")]
+    assert engine_calls == ["p1", "p2"]
+    assert state.customers["ann"].cards["lenses"].stamps == 4  # the coded purchase stamped too
+
+
+def test_a_purchase_handed_back_changes_nothing_first():
+    """Whatever the path refuses, it refuses before touching the state: the engine then
+    sees the customer exactly as the path found it."""
+    program = load_compiled(check_file(ROOT / "programs" / "thresholds.loyal"))
+    module = sys.modules[type(program).__module__]
+    state = program.new_state()
+    program.process(state, purchase("p1", "ann", 10, ("fridge", "appliances", 1, "12000"), module=module))
+    before = program.state_to_json(state)
+    late = purchase("p0", "ann", 9, ("fridge", "appliances", 1, "12000"), module=module)
+    assert program.purchase_path(program.engine, state, late) is None  # out of time order
+    assert program.state_to_json(state) == before
+    assert program.process(state, late).status == "rejected"
