@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from loyaldsl.codegen.expressions import FunctionRef, LocalsBackend, UnsupportedExpression
+from loyaldsl.codegen.expressions import FunctionRef, LocalsBackend, SourceBackend, UnsupportedExpression
 from loyaldsl.runtime.currency import minor_unit
 from loyaldsl.runtime.spec import ItemFilterSpec, OfferSpec, ProgramSpec, StampCardSpec
 
@@ -87,7 +87,7 @@ class NotSpecialised(Exception):
     """Why a program's purchases stay with the general engine."""
 
 
-def plan_purchase(spec: ProgramSpec, backend: Any) -> PurchasePlan | str:
+def plan_purchase(spec: ProgramSpec, backend: SourceBackend) -> PurchasePlan | str:
     """The specialised purchase path of `spec`, or the reason it has none."""
     try:
         return _Planner(spec, LocalsBackend(backend)).plan()
