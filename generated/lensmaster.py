@@ -3454,7 +3454,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             break
         out.stamps.append(('lenses', given, card.stamps))
 
-
     customer.purchases[event.id] = record
     customer.orders += 1
     customer.spend += total
