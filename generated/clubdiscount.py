@@ -1454,6 +1454,9 @@ class Basket:
     def nets(self) -> list[Decimal]:
         return [line.net for line in self.lines]
 
+    def quantities(self) -> list[int]:
+        return [line.quantity for line in self.lines]
+
     def restore(self, nets: list[Decimal]) -> None:
         """Undo discounts taken since `nets()` (a trial of an offer in `best of`)."""
         for line, net in zip(self.lines, nets, strict=True):
@@ -1475,12 +1478,10 @@ class Basket:
 
     def apply(self, per_line: list[Decimal]) -> Decimal:
         """Take per-line discounts off; returns the total taken."""
-        taken = ZERO
-        for line, amount in zip(self.lines, per_line, strict=True):
-            amount = min(amount, line.net)
-            if amount > 0:
-                line.net -= amount
-                taken += amount
+        nets = self.nets()
+        taken = take_off(nets, per_line)
+        for line, net in zip(self.lines, nets, strict=True):
+            line.net = net
         self.total -= taken
         return taken
 
@@ -1502,13 +1503,13 @@ class Basket:
         return percent_of_order(fraction, self.nets(), indexes, self.quantum, self._round)
 
     def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
-        return each_unit(fraction, amount, self.nets(), [line.quantity for line in self.lines], indexes, self._round)
+        return each_unit(fraction, amount, self.nets(), self.quantities(), indexes, self._round)
 
     def units_by_price(self, indexes: list[int]) -> list[tuple[Decimal, int]]:
-        return units_by_price(self.nets(), [line.quantity for line in self.lines], indexes)
+        return units_by_price(self.nets(), self.quantities(), indexes)
 
     def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
-        return cheapest_units(fraction, amount, self.nets(), [line.quantity for line in self.lines], indexes, count, self._round)
+        return cheapest_units(fraction, amount, self.nets(), self.quantities(), indexes, count, self._round)
 
     def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
         """Every full group of buy+get units earns `get` discounted units, and the
@@ -1624,8 +1625,7 @@ def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[
 def take_off(nets: list[Decimal], per_line: list[Decimal]) -> Decimal:
     """Take per-line discounts off `nets` in place, never below zero; the total taken."""
     taken = ZERO
-    for i, amount in enumerate(per_line):
-        net = nets[i]
+    for i, (net, amount) in enumerate(zip(nets, per_line, strict=True)):
         if amount > net:
             amount = net
         if amount > 0:
@@ -2619,7 +2619,7 @@ class Engine:
         lines = basket.cheapest_units(_ONE, None, indexes, count)
         if not trial:
             card.rewards -= count
-            free_units[source.name] = units_made_free(lines, basket.nets(), [line.quantity for line in basket.lines])
+            free_units[source.name] = units_made_free(lines, basket.nets(), basket.quantities())
         return basket.apply(lines)
 
     def effect_lines(self, effect: EffectSpec, basket: Basket, ctx: Context) -> list[Decimal]:

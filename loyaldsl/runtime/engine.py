@@ -706,7 +706,7 @@ class Engine:
         lines = basket.cheapest_units(_ONE, None, indexes, count)
         if not trial:
             card.rewards -= count
-            free_units[source.name] = units_made_free(lines, basket.nets(), [line.quantity for line in basket.lines])
+            free_units[source.name] = units_made_free(lines, basket.nets(), basket.quantities())
         return basket.apply(lines)
 
     def effect_lines(self, effect: EffectSpec, basket: Basket, ctx: Context) -> list[Decimal]:
