@@ -1811,24 +1811,67 @@ class Holding:
 
 
 @dataclass(slots=True)
+class LineDraft:
+    """A purchase record's lines before they are worked out. Most records are dropped
+    when the refund window closes without a return ever reading them, so the net
+    price per unit (a division per line) and the spread over the lines of an order
+    discount taken last wait until a return or a save asks for them."""
+
+    sold: Sequence[Any]  # the purchase's lines (each with .product and .quantity)
+    nets: list[Decimal]  # each line's net, before `cut`
+    cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` on demand
+    cut_lines: list[int] = field(default_factory=list)
+    quantum: Decimal = _STATE_ZERO  # the currency's minor unit, for the spread
+
+    def lines(self) -> list[list[Any]]:
+        nets = self.nets
+        if self.cut:
+            nets = list(nets)
+            take_off(nets, spread_over(self.cut, nets, self.cut_lines, self.quantum))
+        return [[line.product, line.quantity, net / line.quantity] for line, net in zip(self.sold, nets, strict=True)]
+
+
+_RECORD_CONTAINERS = {"stamped": dict, "stamp_money": dict, "stamps": dict, "coupons": list, "scale_values": dict}
+
+
+@dataclass(slots=True)
 class PurchaseRecord:
     """What a refund needs: per line the units left and their net price, the money
-    it counted toward metrics, and the stamps and coupons it gave."""
+    it counted toward metrics, and the stamps and coupons it gave. A record is kept
+    for every purchase in the refund window and most never see a return, so the
+    dicts and lists only some programs fill are made on first use."""
 
     at: _dt.datetime
-    lines: list[list[Any]]  # [product, units left, net per unit]
+    line_data: list[list[Any]] | LineDraft  # read through `lines`
     total: Decimal
     refunded: Decimal = _STATE_ZERO  # value of the goods returned so far
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
     refunded_money: Decimal = _STATE_ZERO
     applied: list[str] = field(default_factory=list)  # offers whose uses it counted
     categories: list[str] = field(default_factory=list)  # per line, for scale counts
-    stamped: dict[str, list[int]] = field(default_factory=dict)  # card -> stamped units per line
-    stamp_money: dict[str, Decimal] = field(default_factory=dict)  # card -> money counted toward stamps
-    stamps: dict[str, int] = field(default_factory=dict)
-    coupons: list[str] = field(default_factory=list)
-    scale_values: dict[str, Decimal] = field(default_factory=dict)
     points_metric: Decimal = _STATE_ZERO
+    stamped: dict[str, list[int]] = field(init=False)  # card -> stamped units per line
+    stamp_money: dict[str, Decimal] = field(init=False)  # card -> money counted toward stamps
+    stamps: dict[str, int] = field(init=False)
+    coupons: list[str] = field(init=False)
+    scale_values: dict[str, Decimal] = field(init=False)
+
+    def __getattr__(self, name: str) -> Any:
+        """A container not yet used: make it now (only called when the slot is empty)."""
+        make = _RECORD_CONTAINERS.get(name)
+        if make is None:
+            raise AttributeError(f"'PurchaseRecord' object has no attribute {name!r}")
+        value = make()
+        object.__setattr__(self, name, value)
+        return value
+
+    @property
+    def lines(self) -> list[list[Any]]:
+        """Per line [product, units left, net per unit], worked out on first use."""
+        data = self.line_data
+        if isinstance(data, LineDraft):
+            data = self.line_data = data.lines()
+        return data
 
 
 @dataclass(slots=True)
@@ -2433,7 +2476,7 @@ class Engine:
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
             at,
-            [[line.product, line.quantity, line.net / line.quantity] for line in basket.lines],
+            LineDraft(purchase.lines, basket.nets()),
             basket.total,
             redeemed=ctx.redeemed,
             applied=[source.name for source in applied if isinstance(source, OfferSpec)],
@@ -3126,22 +3169,22 @@ def customer_to_json(customer: CustomerState) -> dict[str, Any]:
 def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
     purchases = {}
     for pid, rec in data["purchases"].items():
-        purchases[pid] = PurchaseRecord(
+        record = purchases[pid] = PurchaseRecord(
             at=_dt.datetime.fromisoformat(rec["at"]).astimezone(zone),
-            lines=[[product, units, Decimal(price)] for product, units, price in rec["lines"]],
+            line_data=[[product, units, Decimal(price)] for product, units, price in rec["lines"]],
             total=Decimal(rec["total"]),
             refunded=Decimal(rec["refunded"]),
             redeemed=Decimal(rec["redeemed"]),
             refunded_money=Decimal(rec["refunded_money"]),
             applied=list(rec["applied"]),
             categories=list(rec["categories"]),
-            stamped={k: list(v) for k, v in rec["stamped"].items()},
-            stamp_money={k: Decimal(v) for k, v in rec["stamp_money"].items()},
-            stamps=dict(rec["stamps"]),
-            coupons=list(rec["coupons"]),
-            scale_values={k: Decimal(v) for k, v in rec["scale_values"].items()},
             points_metric=Decimal(rec["points_metric"]),
         )
+        record.stamped = {k: list(v) for k, v in rec["stamped"].items()}
+        record.stamp_money = {k: Decimal(v) for k, v in rec["stamp_money"].items()}
+        record.stamps = dict(rec["stamps"])
+        record.coupons = list(rec["coupons"])
+        record.scale_values = {k: Decimal(v) for k, v in rec["scale_values"].items()}
     birth = data["birth_date"]
     return CustomerState(
         id=data["id"],

@@ -36,6 +36,9 @@ from loyaldsl.runtime.spec import ItemFilterSpec, OfferSpec, ProgramSpec, StampC
 class Effect:
     shape: str  # an expression: the discount per line
     cap: str | None  # an expression: the most the effect takes, or None
+    order_fraction: str | None = None  # a percent off the order (no cap): the fraction
+    indexes: str = ""  # the local listing the lines the effect is on
+    deferred: bool = False  # taken from the total only; its spread over the lines waits (LineDraft)
 
 
 @attrs.frozen
@@ -78,6 +81,7 @@ class PurchasePlan:
     cards: tuple[CardStep, ...]
     uses_periods: bool  # conditions ask `during`
     uses_quantities: bool  # a step needs each line's quantity
+    deferred: Effect | None  # the order discount whose spread waits, if any
 
 
 _EFFECT_WORDS = {"multibuy": "is a buy-get deal", "give-points": "gives points", "give-coupon": "gives a coupon"}
@@ -123,7 +127,8 @@ class _Planner:
         offers = [step for step in steps if isinstance(step, OfferStep)]
         texts = [step.eligible for step in offers] + [e.shape + (e.cap or "") for step in offers for e in step.effects]
         uses_quantities = bool(cards) or any("quantities" in text for text in texts)
-        return PurchasePlan(quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities)
+        steps, deferred = defer_last_order_discount(steps)
+        return PurchasePlan(quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities, deferred)
 
     # ------------------------------------------------------------ pieces
     def expression(self, function: Any) -> str:
@@ -162,7 +167,11 @@ class _Planner:
                 raise NotSpecialised(f"{offer.name} {_EFFECT_WORDS.get(effect.kind, effect.kind)}")
             indexes = self.index_list(effect.items).var
             matches.append(f"any(nets[i] > 0 for i in {indexes})")
-            effects.append(Effect(self.shape(effect, indexes), self.expression(effect.cap) if effect.cap is not None else None))
+            cap = self.expression(effect.cap) if effect.cap is not None else None
+            order_fraction = None
+            if effect.target == "order" and effect.percent is not None and cap is None:
+                order_fraction = self.backend.decimal(effect.percent)
+            effects.append(Effect(self.shape(effect, indexes), cap, order_fraction, indexes))
         tests.append(f"({' or '.join(matches)})")
         return OfferStep(offer.name, f"applies_{number}", " and ".join(tests), tuple(effects))
 
@@ -198,6 +207,21 @@ class _Planner:
             when=self.expression(card.when) if card.when is not None else None,
             expiring=card.expiry is not None,
         )
+
+
+def defer_last_order_discount(steps: list[OfferStep | CardStep]) -> tuple[list[OfferStep | CardStep], Effect | None]:
+    """A percent off the order that is the last discount of the purchase needs no
+    spread over the lines at the till: nothing after it reads a line's net, and what it
+    takes is the rounded percent of the lines' nets (at most their sum), as the spread
+    gives back in whole minor units. Only the record's lines need the spread, and only
+    if a return reads them, so the path takes the amount off the total and leaves the
+    spread to the record (LineDraft)."""
+    if not steps or not isinstance(steps[-1], OfferStep) or steps[-1].effects[-1].order_fraction is None:
+        return steps, None
+    last = steps[-1]
+    deferred = attrs.evolve(last.effects[-1], deferred=True)
+    steps = [*steps[:-1], attrs.evolve(last, effects=(*last.effects[:-1], deferred))]
+    return steps, deferred
 
 
 def line_test(items: ItemFilterSpec) -> str:

@@ -40,7 +40,7 @@ from .periods import (
 )
 from .pricing import Basket, units_made_free
 from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec, WindowSpec
-from .state import CardState, CustomerState, Holding, PurchaseRecord, State
+from .state import CardState, CustomerState, Holding, LineDraft, PurchaseRecord, State
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -520,7 +520,7 @@ class Engine:
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
             at,
-            [[line.product, line.quantity, line.net / line.quantity] for line in basket.lines],
+            LineDraft(purchase.lines, basket.nets()),
             basket.total,
             redeemed=ctx.redeemed,
             applied=[source.name for source in applied if isinstance(source, OfferSpec)],

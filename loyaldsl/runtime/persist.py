@@ -85,22 +85,22 @@ def customer_to_json(customer: CustomerState) -> dict[str, Any]:
 def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
     purchases = {}
     for pid, rec in data["purchases"].items():
-        purchases[pid] = PurchaseRecord(
+        record = purchases[pid] = PurchaseRecord(
             at=_dt.datetime.fromisoformat(rec["at"]).astimezone(zone),
-            lines=[[product, units, Decimal(price)] for product, units, price in rec["lines"]],
+            line_data=[[product, units, Decimal(price)] for product, units, price in rec["lines"]],
             total=Decimal(rec["total"]),
             refunded=Decimal(rec["refunded"]),
             redeemed=Decimal(rec["redeemed"]),
             refunded_money=Decimal(rec["refunded_money"]),
             applied=list(rec["applied"]),
             categories=list(rec["categories"]),
-            stamped={k: list(v) for k, v in rec["stamped"].items()},
-            stamp_money={k: Decimal(v) for k, v in rec["stamp_money"].items()},
-            stamps=dict(rec["stamps"]),
-            coupons=list(rec["coupons"]),
-            scale_values={k: Decimal(v) for k, v in rec["scale_values"].items()},
             points_metric=Decimal(rec["points_metric"]),
         )
+        record.stamped = {k: list(v) for k, v in rec["stamped"].items()}
+        record.stamp_money = {k: Decimal(v) for k, v in rec["stamp_money"].items()}
+        record.stamps = dict(rec["stamps"])
+        record.coupons = list(rec["coupons"])
+        record.scale_values = {k: Decimal(v) for k, v in rec["scale_values"].items()}
     birth = data["birth_date"]
     return CustomerState(
         id=data["id"],

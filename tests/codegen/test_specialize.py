@@ -116,3 +116,25 @@ def test_a_purchase_handed_back_changes_nothing_first():
     assert program.purchase_path(program.engine, state, late) is None  # out of time order
     assert program.state_to_json(state) == before
     assert program.process(state, late).status == "rejected"
+
+
+def test_the_last_order_discount_is_spread_over_the_lines_only_when_a_return_reads_them(monkeypatch):
+    """thresholds' 5% is its last discount: the path takes it off the total and the
+    record keeps it unspread (LineDraft) until a return of one kettle needs the
+    kettle's share (MECHANICS: a return gives back the line's discounted price)."""
+    plan = plan_of(HEAD + "\nrule big\n  when order.subtotal > 10000 RUB\n  discount 5% on order\n")
+    assert isinstance(plan, PurchasePlan) and plan.deferred is not None and plan.deferred.order_fraction == "D_0_05"
+    assert plan_of(HEAD + "\nrule big\n  discount 5% on order\n  discount 100 RUB on order\n").deferred is None  # not the last
+    assert plan_of(HEAD + "\nrule big\n  discount 5% on order, up to 50 RUB\n").deferred is None  # capped: spread at the till
+
+    program = load_compiled(check_file(ROOT / "programs" / "thresholds.loyal"))
+    module = sys.modules[type(program).__module__]
+    state = program.new_state()
+    monkeypatch.setattr(program.engine, "purchase", lambda *args: pytest.fail("the purchase should take the path"))
+    out = program.process(state, purchase("p1", "ann", 10, ("kettle", "appliances", 2, "3000"), ("toaster", "appliances", 1, "6000"), module=module))
+    assert out.discounts == [("big_purchase", Decimal("600.00"))] and out.paid == Decimal("11400.00")
+    record = state.customers["ann"].purchases["p1"]
+    assert isinstance(record.line_data, module.LineDraft) and record.line_data.cut == Decimal("600.00")
+    back = program.process(state, module.Refund("r1", "ann", dt.datetime(2026, 3, 12, 12, tzinfo=MSK), "p1", (module.RefundLine("kettle", 1),)))
+    assert back.refunded == Decimal("2850.00")
+    assert record.lines == [["kettle", 1, Decimal("2850")], ["toaster", 1, Decimal("5700")]]

@@ -1,0 +1,67 @@
+"""A purchase record's lines (state.LineDraft): worked out only when read, and then
+exactly what the eager computation gave, with an order discount's spread included."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loyaldsl.runtime.currency import money_rounder
+from loyaldsl.runtime.model import PurchaseLine
+from loyaldsl.runtime.pricing import percent_of_order, take_off
+from loyaldsl.runtime.state import LineDraft, PurchaseRecord
+
+AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+CENT = Decimal("0.01")
+
+
+def eager_lines(sold, nets, fraction, indexes):
+    """What the record's lines were before LineDraft: the order discount spread at the till."""
+    nets = list(nets)
+    if fraction is not None:
+        take_off(nets, percent_of_order(fraction, nets, indexes, CENT, money_rounder("RUB")))
+    return [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+
+
+lines_strategy = st.lists(
+    st.tuples(st.integers(1, 5), st.integers(0, 10**6)).map(lambda q_c: PurchaseLine(f"p{q_c[1] % 7}", "food", q_c[0], Decimal(q_c[1]).scaleb(-2))),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(sold=lines_strategy, percent=st.integers(1, 100), data=st.data())
+def test_a_deferred_order_discount_gives_the_lines_the_till_would_have(sold, percent, data):
+    rounder = money_rounder("RUB")
+    nets = [rounder(line.unit_price * line.quantity) for line in sold]
+    indexes = sorted(data.draw(st.sets(st.integers(0, len(sold) - 1), min_size=1)))
+    fraction = Decimal(percent) / 100
+    base = sum((nets[i] for i in indexes), Decimal(0))
+    cut = rounder(base * fraction)
+    record = PurchaseRecord(AT, LineDraft(sold, nets, cut, indexes, CENT), base)
+    expected = eager_lines(sold, nets, fraction, indexes)
+    assert record.lines == expected
+    assert [str(line[2]) for line in record.lines] == [str(line[2]) for line in expected]  # same exponents too
+    # what the path took off the total is what the spread takes from the lines
+    taken = min(cut, base) if cut > 0 and base > 0 else Decimal(0)
+    after = list(nets)
+    assert take_off(after, percent_of_order(fraction, after, indexes, CENT, rounder)) == taken
+
+
+def test_lines_are_worked_out_once_and_then_kept():
+    sold = (PurchaseLine("kettle", "food", 2, Decimal("3000")), PurchaseLine("toaster", "food", 1, Decimal("6000")))
+    record = PurchaseRecord(AT, LineDraft(sold, [Decimal("6000.00"), Decimal("6000.00")], Decimal("600.00"), [0, 1], CENT), Decimal("11400.00"))
+    assert isinstance(record.line_data, LineDraft)
+    lines = record.lines
+    assert lines == [["kettle", 2, Decimal("2850")], ["toaster", 1, Decimal("5700")]]
+    assert record.line_data is lines  # kept: a refund's changes to units left stay
+    lines[0][1] = 1
+    assert record.lines[0][1] == 1
+
+
+def test_without_a_cut_the_lines_are_the_nets_per_unit():
+    sold = (PurchaseLine("a", "food", 3, Decimal("1.00")),)
+    assert PurchaseRecord(AT, LineDraft(sold, [Decimal("3.00")]), Decimal("3.00")).lines == [["a", 3, Decimal("1.00")]]
