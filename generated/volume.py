@@ -801,8 +801,9 @@ class Ledger:
         points = _ledger_points(amount, "earned points")
         if points <= 0:
             raise ValueError(f"earned points must be positive, got {points}")
-        for moment in (earned_at, available_at) + (() if expires_at is None else (expires_at,)):
-            _ledger_utc(moment)
+        for moment in (earned_at, available_at, expires_at):
+            if moment is not None and moment.utcoffset() is None:
+                raise ValueError(f"datetime {moment.isoformat()} has no time zone")
         self.expire(earned_at)
         lot = Lot(points, _LEDGER_ZERO, earned_at, available_at, expires_at, source, reason,
                   self.next_seq)
@@ -822,7 +823,10 @@ class Ledger:
         Idempotent, and called by every other change, so it is safe to call often."""
         gone = _LEDGER_ZERO
         lots = self.lots
-        if all(lot.remaining > 0 and not _ledger_is_expired(lot, as_of) for lot in lots):
+        for lot in lots:
+            if lot.remaining <= 0 or (lot.expires_at is not None and _ledger_not_after(lot.expires_at, as_of)):
+                break
+        else:
             return gone  # the common case: nothing to drop, no list to rebuild
         kept: list[Lot] = []
         for lot in lots:
@@ -1890,10 +1894,10 @@ class CustomerState:
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value]
+    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_dated)
     months: dict[str, Decimal] = field(default_factory=dict)
     credited_through: str = ""
-    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)
+    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)  # each in time order, as tier_entries
     cards: dict[str, CardState] = field(default_factory=dict)
     coupons: list[Holding] = field(default_factory=list)
     uses: dict[str, int] = field(default_factory=dict)
@@ -2010,6 +2014,20 @@ _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 _NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
 
 
+def _entry_time(entry: list[Any]) -> _dt.datetime:
+    return entry[0]  # type: ignore[no-any-return]
+
+
+def add_dated(entries: list[list[Any]], at: _dt.datetime, value: Any) -> None:
+    """Add [at, value] to dated entries (tier and scale windows), keeping them in time
+    order: a return counts at its purchase's date, before later entries, and in order a
+    window's pruning drops a prefix (found by bisection) instead of testing every entry."""
+    if entries and entries[-1][0] > at:
+        bisect.insort_right(entries, [at, value], key=_entry_time)
+    else:
+        entries.append([at, value])
+
+
 # ------------------------------------------------------------------ the engine
 
 
@@ -2037,6 +2055,8 @@ class Engine:
         self.cards = [s for s in spec.sources if isinstance(s, StampCardSpec)]
         self.scales = [s for s in spec.sources if isinstance(s, ScaleSpec)]
         self.windowed_scales = [s for s in self.scales if s.window is not None]
+        self.scale_steps = {s.name: sorted(s.bands, key=lambda b: b.threshold) for s in self.scales}  # lowest first
+        self.money_step = Decimal(1).scaleb(-minor_unit(spec.currency))
         self.has_exclusions = any(isinstance(s, OfferSpec) and s.exclusions for s in spec.sources)
         self.purchase_earns = [
             (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in _NOT_PURCHASE_EARNS])
@@ -2351,7 +2371,9 @@ class Engine:
                 return [[entries[-1][0], sum((e[1] for e in entries), _ZERO)]]
             return entries
         start = self.window_start(window, at)
-        return [e for e in entries if start is None or e[0] >= start]
+        if start is None or not entries or entries[0][0] >= start:
+            return entries  # the common case: nothing has left the window
+        return entries[bisect.bisect_left(entries, start, key=_entry_time) :]
 
     def review_tiers(self, customer: CustomerState, at: _dt.datetime) -> None:
         tiers = self.spec.tiers
@@ -2401,7 +2423,7 @@ class Engine:
         tiers = self.spec.tiers
         assert tiers is not None
         if tiers.metric == "spend":
-            return Decimal(1).scaleb(-minor_unit(self.spec.currency))
+            return self.money_step
         if tiers.metric == "points" and tiers.wallet is not None:
             return self.spec.wallet(tiers.wallet).quantum
         return _ONE
@@ -2729,12 +2751,12 @@ class Engine:
             if scale.window is not None:
                 start = self.window_start(scale.window, ctx.at)
                 value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
-            for band in sorted(scale.bands, key=lambda b: b.threshold):
+            for band in self.scale_steps[scale.name]:
                 reached = value >= band.threshold if band.inclusive else value > band.threshold
                 if reached:
                     continue
                 quantity = scale.base_kind == "quantity"
-                step = _ONE if quantity else Decimal(1).scaleb(-minor_unit(self.spec.currency))
+                step = _ONE if quantity else self.money_step
                 need = band.threshold - value + (_ZERO if band.inclusive else step)
                 amount = f"{int(need)} more item{'s' if need != 1 else ''}" if quantity else f"{format_money(need, self.spec.currency)} more"
                 rate = f"{(band.rate * 100).normalize():f}%"
@@ -3011,12 +3033,12 @@ class Engine:
         customer.spend -= value
         tiers = self.spec.tiers
         if tiers is not None and tiers.metric == "spend":
-            customer.tier_entries.append([record.at, -value])
+            add_dated(customer.tier_entries, record.at, -value)
         elif tiers is not None and tiers.metric == "visits" and whole:
-            customer.tier_entries.append([record.at, -_ONE])
+            add_dated(customer.tier_entries, record.at, -_ONE)
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
             taken = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            customer.tier_entries.append([record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING)])
+            add_dated(customer.tier_entries, record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING))
         self.refund_month(customer, month_key(record.at), value, at, out)
         if tiers is not None and tiers.returns_lower_at_once and not customer.tier_manual:
             # `returns lower the tier at once`: the tier the metric now earns, never higher.
@@ -3033,7 +3055,7 @@ class Engine:
                         counted += Decimal(units) if scale.base_kind == "quantity" else units * record.lines[index][2]
             else:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            customer.scale_entries.setdefault(name, []).append([record.at, -counted])
+            add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
         share = Fraction(value) / Fraction(record.total) if record.total else fraction
         for name in list(record.stamps):
             self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)
@@ -3114,6 +3136,12 @@ def _persist_entries(entries: list[list[Any]]) -> list[list[Any]]:
 
 def _persist_parse_entries(rows: list[list[Any]], zone: ZoneInfo, number: type = Decimal) -> list[list[Any]]:
     return [[_dt.datetime.fromisoformat(row[0]).astimezone(zone), number(row[1]), *row[2:]] for row in rows]
+
+
+def _persist_dated(entries: list[list[Any]]) -> list[list[Any]]:
+    """Windowed entries in time order, as the engine keeps them (a state saved before
+    it did may have a return's entry after later ones); equal times keep their order."""
+    return sorted(entries, key=lambda entry: entry[0])
 
 
 def customer_to_json(customer: CustomerState) -> dict[str, Any]:
@@ -3201,10 +3229,10 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         tier_manual=data["tier_manual"],
         reviewed_at=_persist_parse_time(data["reviewed_at"], zone),
         demoted_steps=data["demoted_steps"],
-        tier_entries=_persist_parse_entries(data["tier_entries"], zone),
+        tier_entries=_persist_dated(_persist_parse_entries(data["tier_entries"], zone)),
         months={key: Decimal(value) for key, value in data["months"].items()},
         credited_through=data["credited_through"],
-        scale_entries={name: _persist_parse_entries(rows, zone) for name, rows in data["scale_entries"].items()},
+        scale_entries={name: _persist_dated(_persist_parse_entries(rows, zone)) for name, rows in data["scale_entries"].items()},
         cards={
             name: CardState(_persist_parse_entries(card["entries"], zone, int), Decimal(card["remainder"]), card["rewards"])
             for name, card in data["cards"].items()

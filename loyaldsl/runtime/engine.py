@@ -14,6 +14,7 @@ Both engines (the interpreter and a compiled module) call this same code.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import copy
 import datetime as _dt
@@ -54,6 +55,20 @@ _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 _NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
 
 
+def _entry_time(entry: list[Any]) -> _dt.datetime:
+    return entry[0]  # type: ignore[no-any-return]
+
+
+def add_dated(entries: list[list[Any]], at: _dt.datetime, value: Any) -> None:
+    """Add [at, value] to dated entries (tier and scale windows), keeping them in time
+    order: a return counts at its purchase's date, before later entries, and in order a
+    window's pruning drops a prefix (found by bisection) instead of testing every entry."""
+    if entries and entries[-1][0] > at:
+        bisect.insort_right(entries, [at, value], key=_entry_time)
+    else:
+        entries.append([at, value])
+
+
 # ------------------------------------------------------------------ the engine
 
 
@@ -81,6 +96,8 @@ class Engine:
         self.cards = [s for s in spec.sources if isinstance(s, StampCardSpec)]
         self.scales = [s for s in spec.sources if isinstance(s, ScaleSpec)]
         self.windowed_scales = [s for s in self.scales if s.window is not None]
+        self.scale_steps = {s.name: sorted(s.bands, key=lambda b: b.threshold) for s in self.scales}  # lowest first
+        self.money_step = Decimal(1).scaleb(-minor_unit(spec.currency))
         self.has_exclusions = any(isinstance(s, OfferSpec) and s.exclusions for s in spec.sources)
         self.purchase_earns = [
             (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in _NOT_PURCHASE_EARNS])
@@ -395,7 +412,9 @@ class Engine:
                 return [[entries[-1][0], sum((e[1] for e in entries), _ZERO)]]
             return entries
         start = self.window_start(window, at)
-        return [e for e in entries if start is None or e[0] >= start]
+        if start is None or not entries or entries[0][0] >= start:
+            return entries  # the common case: nothing has left the window
+        return entries[bisect.bisect_left(entries, start, key=_entry_time) :]
 
     def review_tiers(self, customer: CustomerState, at: _dt.datetime) -> None:
         tiers = self.spec.tiers
@@ -445,7 +464,7 @@ class Engine:
         tiers = self.spec.tiers
         assert tiers is not None
         if tiers.metric == "spend":
-            return Decimal(1).scaleb(-minor_unit(self.spec.currency))
+            return self.money_step
         if tiers.metric == "points" and tiers.wallet is not None:
             return self.spec.wallet(tiers.wallet).quantum
         return _ONE
@@ -773,12 +792,12 @@ class Engine:
             if scale.window is not None:
                 start = self.window_start(scale.window, ctx.at)
                 value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
-            for band in sorted(scale.bands, key=lambda b: b.threshold):
+            for band in self.scale_steps[scale.name]:
                 reached = value >= band.threshold if band.inclusive else value > band.threshold
                 if reached:
                     continue
                 quantity = scale.base_kind == "quantity"
-                step = _ONE if quantity else Decimal(1).scaleb(-minor_unit(self.spec.currency))
+                step = _ONE if quantity else self.money_step
                 need = band.threshold - value + (_ZERO if band.inclusive else step)
                 amount = f"{int(need)} more item{'s' if need != 1 else ''}" if quantity else f"{format_money(need, self.spec.currency)} more"
                 rate = f"{(band.rate * 100).normalize():f}%"
@@ -1055,12 +1074,12 @@ class Engine:
         customer.spend -= value
         tiers = self.spec.tiers
         if tiers is not None and tiers.metric == "spend":
-            customer.tier_entries.append([record.at, -value])
+            add_dated(customer.tier_entries, record.at, -value)
         elif tiers is not None and tiers.metric == "visits" and whole:
-            customer.tier_entries.append([record.at, -_ONE])
+            add_dated(customer.tier_entries, record.at, -_ONE)
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
             taken = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            customer.tier_entries.append([record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING)])
+            add_dated(customer.tier_entries, record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING))
         self.refund_month(customer, month_key(record.at), value, at, out)
         if tiers is not None and tiers.returns_lower_at_once and not customer.tier_manual:
             # `returns lower the tier at once`: the tier the metric now earns, never higher.
@@ -1077,7 +1096,7 @@ class Engine:
                         counted += Decimal(units) if scale.base_kind == "quantity" else units * record.lines[index][2]
             else:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            customer.scale_entries.setdefault(name, []).append([record.at, -counted])
+            add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
         share = Fraction(value) / Fraction(record.total) if record.total else fraction
         for name in list(record.stamps):
             self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)

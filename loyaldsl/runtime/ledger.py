@@ -293,8 +293,9 @@ class Ledger:
         points = _ledger_points(amount, "earned points")
         if points <= 0:
             raise ValueError(f"earned points must be positive, got {points}")
-        for moment in (earned_at, available_at) + (() if expires_at is None else (expires_at,)):
-            _ledger_utc(moment)
+        for moment in (earned_at, available_at, expires_at):
+            if moment is not None and moment.utcoffset() is None:
+                raise ValueError(f"datetime {moment.isoformat()} has no time zone")
         self.expire(earned_at)
         lot = Lot(points, _LEDGER_ZERO, earned_at, available_at, expires_at, source, reason,
                   self.next_seq)
@@ -314,7 +315,10 @@ class Ledger:
         Idempotent, and called by every other change, so it is safe to call often."""
         gone = _LEDGER_ZERO
         lots = self.lots
-        if all(lot.remaining > 0 and not _ledger_is_expired(lot, as_of) for lot in lots):
+        for lot in lots:
+            if lot.remaining <= 0 or (lot.expires_at is not None and _ledger_not_after(lot.expires_at, as_of)):
+                break
+        else:
             return gone  # the common case: nothing to drop, no list to rebuild
         kept: list[Lot] = []
         for lot in lots:

@@ -32,6 +32,12 @@ def _persist_parse_entries(rows: list[list[Any]], zone: ZoneInfo, number: type =
     return [[_dt.datetime.fromisoformat(row[0]).astimezone(zone), number(row[1]), *row[2:]] for row in rows]
 
 
+def _persist_dated(entries: list[list[Any]]) -> list[list[Any]]:
+    """Windowed entries in time order, as the engine keeps them (a state saved before
+    it did may have a return's entry after later ones); equal times keep their order."""
+    return sorted(entries, key=lambda entry: entry[0])
+
+
 def customer_to_json(customer: CustomerState) -> dict[str, Any]:
     return {
         "id": customer.id,
@@ -117,10 +123,10 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         tier_manual=data["tier_manual"],
         reviewed_at=_persist_parse_time(data["reviewed_at"], zone),
         demoted_steps=data["demoted_steps"],
-        tier_entries=_persist_parse_entries(data["tier_entries"], zone),
+        tier_entries=_persist_dated(_persist_parse_entries(data["tier_entries"], zone)),
         months={key: Decimal(value) for key, value in data["months"].items()},
         credited_through=data["credited_through"],
-        scale_entries={name: _persist_parse_entries(rows, zone) for name, rows in data["scale_entries"].items()},
+        scale_entries={name: _persist_dated(_persist_parse_entries(rows, zone)) for name, rows in data["scale_entries"].items()},
         cards={
             name: CardState(_persist_parse_entries(card["entries"], zone, int), Decimal(card["remainder"]), card["rewards"])
             for name, card in data["cards"].items()

@@ -117,10 +117,10 @@ class CustomerState:
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value]
+    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_dated)
     months: dict[str, Decimal] = field(default_factory=dict)
     credited_through: str = ""
-    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)
+    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)  # each in time order, as tier_entries
     cards: dict[str, CardState] = field(default_factory=dict)
     coupons: list[Holding] = field(default_factory=list)
     uses: dict[str, int] = field(default_factory=dict)
