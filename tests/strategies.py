@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from loyaldsl.runtime.model import CustomerEvent, Purchase, PurchaseLine, Refund
 
 START = dt.datetime(2025, 11, 20, 9, 0)
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 @st.composite
@@ -20,7 +21,7 @@ def event_streams(
     draw: st.DrawFn,
     categories: tuple[str, ...],
     codes: tuple[str, ...] = (),
-    zone: ZoneInfo = ZoneInfo("Europe/Moscow"),
+    zone: ZoneInfo = MOSCOW,
     customers: tuple[str, ...] = ("anna", "boris", "chen"),
     max_events: int = 25,
     tiers: tuple[str, ...] = (),

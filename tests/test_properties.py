@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,7 +25,7 @@ ZONE = ZoneInfo("Europe/Moscow")
 CATEGORIES = ["beans", "capsules", "machines", "lenses", "lamps", "other"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def engine_for(source: str):
     checked = check_source(source, "example.loyal")
     assert checked.ok, checked.errors

@@ -53,7 +53,7 @@ def test_5000_in_march_gives_750_in_april_gone_on_1_may(engine):
 def test_burn_instant_is_midnight_in_moscow_not_utc(engine):
     state = engine.new_state()
     engine.process(state, buy("p1", "olga", "2026-03-15T12:00", "5000"))
-    utc = dt.timezone.utc
+    utc = dt.UTC
     before = engine.report(state, "olga", dt.datetime(2026, 4, 30, 20, 59, 59, tzinfo=utc))
     assert before.wallets[0].available == D("750")  # 23:59:59 in Moscow
     after = engine.report(state, "olga", dt.datetime(2026, 4, 30, 21, 0, tzinfo=utc))
@@ -91,7 +91,7 @@ def test_a_purchase_after_midnight_moscow_counts_for_the_next_month(engine):
     state = engine.new_state()
     engine.process(state, buy("p1", "olga", "2026-03-20T12:00", "1200"))
     # 31 March 21:30 UTC is 1 April 00:30 in Moscow: an April purchase.
-    late = Purchase("p2", "olga", dt.datetime(2026, 3, 31, 21, 30, tzinfo=dt.timezone.utc), (PurchaseLine("cream", "care", 1, D("300")),))
+    late = Purchase("p2", "olga", dt.datetime(2026, 3, 31, 21, 30, tzinfo=dt.UTC), (PurchaseLine("cream", "care", 1, D("300")),))
     engine.process(state, late)
     # March: 1,200 only -> 10% = 120. April: 300 -> 3% = 9, in May.
     assert credit(engine, state, "olga", "2026-04-01T01:00") == D("120")

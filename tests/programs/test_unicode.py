@@ -125,10 +125,10 @@ def test_tuesday_happy_hour_doubles_points():
 def test_happy_hour_is_kuwait_time():
     eng = engine()
     # 14:00 UTC on Tuesday 3 March is 17:00 in Kuwait (UTC+3): double, 40.
-    when = dt.datetime(2026, 3, 3, 14, 0, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 3, 3, 14, 0, tzinfo=dt.UTC)
     assert earned(eng.process(eng.new_state(), buy("p1", when, TEA, "2"))) == D("40")
     # 17:00 UTC is 20:00 in Kuwait: single, 20.
-    when = dt.datetime(2026, 3, 3, 17, 0, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 3, 3, 17, 0, tzinfo=dt.UTC)
     assert earned(eng.process(eng.new_state(), buy("p1", when, TEA, "2"))) == D("20")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -93,7 +93,7 @@ def test_monthly_credit_burns_at_local_midnight() -> None:
     assert ledger.available(datetime(2026, 3, 31, 23, 59, tzinfo=MSK)) == 0
     assert ledger.available(april) == 750
     assert ledger.available(datetime(2026, 4, 30, 23, 59, 59, tzinfo=MSK)) == 750
-    assert ledger.available(datetime(2026, 4, 30, 21, 0, tzinfo=timezone.utc)) == 0
+    assert ledger.available(datetime(2026, 4, 30, 21, 0, tzinfo=UTC)) == 0
 
 
 # ----- burning -----
@@ -320,12 +320,12 @@ def test_json_round_trip_of_times_in_dst_gap_and_fold() -> None:
     gap = datetime(2026, 3, 8, 2, 30, tzinfo=NYC)
     second = datetime(2026, 11, 1, 1, 30, tzinfo=NYC, fold=1)
     ledger = Ledger()
-    ledger.earn(D(5), gap, second, datetime(2027, 1, 1, tzinfo=timezone.utc), "p", "r")
+    ledger.earn(D(5), gap, second, datetime(2027, 1, 1, tzinfo=UTC), "p", "r")
     again = roundtrip(ledger)
     lot = again.lots[0]
     assert (lot.earned_at.hour, lot.earned_at.minute, lot.earned_at.fold) == (2, 30, 0)
     assert lot.available_at.fold == 1 and lot.available_at.tzinfo is NYC
-    assert lot.expires_at is not None and lot.expires_at.tzinfo is timezone.utc
+    assert lot.expires_at is not None and lot.expires_at.tzinfo is UTC
 
 
 # ----- properties -----

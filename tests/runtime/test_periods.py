@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -65,7 +65,7 @@ def test_dst_wall_clock_days() -> None:
     assert wall(noon) == wall(nyc(2026, 3, 8, 12))
     assert noon.utcoffset() == timedelta(hours=-4)
     # (Python subtracts same-zone datetimes on the wall clock, so compare in UTC.)
-    utc = timezone.utc
+    utc = UTC
     assert noon.astimezone(utc) - nyc(2026, 3, 7, 12).astimezone(utc) == timedelta(hours=23)
     # A wall time in the gap moves forward by the gap.
     gap = add_days(nyc(2026, 3, 7, 2, 30), 1)
@@ -100,13 +100,13 @@ def test_start_of_day_where_midnight_is_skipped() -> None:
     santiago = ZoneInfo("America/Santiago")
     first = start_of_day(datetime(2024, 9, 8, 12, tzinfo=santiago))
     assert (first.hour, first.minute) == (1, 0)
-    assert first.astimezone(timezone.utc) == datetime(2024, 9, 8, 4, tzinfo=timezone.utc)
+    assert first.astimezone(UTC) == datetime(2024, 9, 8, 4, tzinfo=UTC)
 
 
 def test_month_end_is_local_not_utc() -> None:
     # A credit "usable during April" burns at 00:00 Moscow on 1 May: 21:00 UTC on 30 April.
     burns = start_of_next_month(msk(2026, 4, 10))
-    assert burns.astimezone(timezone.utc) == datetime(2026, 4, 30, 21, tzinfo=timezone.utc)
+    assert burns.astimezone(UTC) == datetime(2026, 4, 30, 21, tzinfo=UTC)
 
 
 def test_add_duration() -> None:
@@ -152,7 +152,7 @@ def test_whole_months_between() -> None:
     # MECHANICS 6: tier 3, two idle months -> tier 1.
     assert 3 - whole_months_between(msk(2026, 1, 10, 19), msk(2026, 3, 10, 19)) == 1
     # Another zone for b is compared as an instant.
-    assert whole_months_between(a, datetime(2026, 2, 14, 21, tzinfo=timezone.utc)) == 1
+    assert whole_months_between(a, datetime(2026, 2, 14, 21, tzinfo=UTC)) == 1
     with pytest.raises(ValueError):
         whole_months_between(msk(2026, 2, 1), msk(2026, 1, 1))
 
@@ -183,7 +183,7 @@ moments = st.datetimes(
 
 def _exists(t: datetime) -> bool:
     """Whether t's wall time really occurs in its zone."""
-    back = t.astimezone(timezone.utc).astimezone(t.tzinfo)
+    back = t.astimezone(UTC).astimezone(t.tzinfo)
     return back.replace(tzinfo=None) == t.replace(tzinfo=None)
 
 
