@@ -143,7 +143,7 @@ class LocalsBackend(SourceBackend):
     LOCALS = {
         "order_subtotal": "subtotal",
         "order_total": "total",
-        "order_paid": "(total - _CONTEXT_ZERO)",
+        "order_paid": "(total - redeemed)",
         "order_discount": "(subtotal - total)",
         "order_items": "Decimal(sum(quantities))",
         "order_day": "_CONTEXT_WEEKDAYS[at.weekday()]",

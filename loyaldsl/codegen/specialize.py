@@ -29,7 +29,7 @@ import attrs
 
 from loyaldsl.codegen.expressions import FunctionRef, LocalsBackend, SourceBackend, UnsupportedExpression
 from loyaldsl.runtime.currency import minor_unit
-from loyaldsl.runtime.spec import ItemFilterSpec, OfferSpec, ProgramSpec, StampCardSpec
+from loyaldsl.runtime.spec import ItemFilterSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec
 
 
 @attrs.frozen
@@ -68,6 +68,42 @@ class CardStep:
 
 
 @attrs.frozen
+class ScaleStep:
+    kind = "scale"
+    name: str
+    index: int  # in ProgramSpec.sources
+    ref: str  # the module constant holding its ScaleSpec
+    flag: str  # the local that says whether it applies (its `when`)
+    eligible: str
+    value: str  # an expression: what the scale measures, at the time it applies
+    gross_value: str  # the same on the basket before discounts (for the next-step note)
+    shape: str  # an expression over `rate`: the discount per line
+
+
+@attrs.frozen
+class EarnStep:
+    label: str  # the clause as written: the reason shown with the points
+    condition: str | None  # an expression, or None
+    amount: str  # an expression: the points before the wallet's rounding
+    first_only: bool = False  # on a customer's first purchase only
+
+
+@attrs.frozen
+class WalletPlan:
+    ref: str  # the module constant holding its WalletSpec
+    name: str
+    index: int  # in ProgramSpec.wallets
+    earns: tuple[EarnStep, ...]
+    redeem_base: str | None  # an expression: what "redeem up to N% of" is taken of, when not the total
+
+
+@attrs.frozen
+class TierPlan:
+    metric: str  # spend | visits
+    immediately: bool  # upgrade right after the purchase counts, before points are earned
+
+
+@attrs.frozen
 class IndexList:
     var: str
     expression: str  # the indexes of the lines an item filter selects
@@ -77,12 +113,31 @@ class IndexList:
 class PurchasePlan:
     quantum: str
     indexes: tuple[IndexList, ...]
-    steps: tuple[OfferStep | CardStep, ...]  # in program order
+    steps: tuple[OfferStep | CardStep | ScaleStep, ...]  # in program order
     cards: tuple[CardStep, ...]
     uses_periods: bool  # conditions ask `during`
     uses_quantities: bool  # a step needs each line's quantity
     deferred: Effect | None  # the order discount whose spread waits, if any
+    scales: tuple[ScaleStep, ...] = ()
+    uses_gross: bool = False  # a scale measures the lines before discounts
+    wallets: tuple[WalletPlan, ...] = ()
+    tiers: TierPlan | None = None
 
+    @property
+    def uses_first_purchase(self) -> bool:
+        return any(earn.first_only for wallet in self.wallets for earn in wallet.earns)
+
+    @property
+    def settle_by_engine(self) -> bool:
+        """Points and tiers have more to settle as time passes (expiry, reviews): the
+        path calls the engine's own `settle` for them."""
+        return bool(self.wallets) or self.tiers is not None
+
+
+# Offers that only a code or a held coupon brings: the path hands those purchases back.
+_NEVER_ON_THE_PATH = frozenset({"code", "coupon"})
+# Earning that other events do (runtime/engine.py's list).
+_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action"})
 
 _EFFECT_WORDS = {"multibuy": "is a buy-get deal", "give-points": "gives points", "give-coupon": "gives a coupon"}
 
@@ -108,27 +163,85 @@ class _Planner:
 
     def plan(self) -> PurchasePlan:
         spec = self.spec
-        if spec.wallets:
-            raise NotSpecialised("it has points")
-        if spec.tiers is not None:
-            raise NotSpecialised("it has tiers")
-        if spec.stacking:
-            raise NotSpecialised("it has stacking groups")
-        steps: list[OfferStep | CardStep] = []
+        tiers = self.tiers()
+        wallets = tuple(self.wallet(wallet, index) for index, wallet in enumerate(spec.wallets))
+        self.stacking()
+        steps: list[OfferStep | CardStep | ScaleStep] = []
         for number, source in enumerate(spec.sources, start=1):
             if isinstance(source, OfferSpec):
+                if source.kind in _NEVER_ON_THE_PATH:
+                    continue  # the path hands back every purchase that could use it
                 steps.append(self.offer(source, number))
             elif isinstance(source, StampCardSpec):
                 steps.append(self.card(source, number))
             else:
-                raise NotSpecialised(f"it has the scale {source.name}")
+                steps.append(self.scale(source, number))
         cards = tuple(step for step in steps if isinstance(step, CardStep))
+        scales = tuple(step for step in steps if isinstance(step, ScaleStep))
         quantum = str(Decimal(1).scaleb(-minor_unit(spec.currency)))
         offers = [step for step in steps if isinstance(step, OfferStep)]
         texts = [step.eligible for step in offers] + [e.shape + (e.cap or "") for step in offers for e in step.effects]
+        texts += [step.eligible + step.value + step.gross_value + step.shape for step in scales]
+        texts += [(earn.condition or "") + earn.amount for wallet in wallets for earn in wallet.earns]
         uses_quantities = bool(cards) or any("quantities" in text for text in texts)
+        uses_gross = any("gross" in step.gross_value for step in scales)
         steps, deferred = defer_last_order_discount(steps)
-        return PurchasePlan(quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities, deferred)
+        return PurchasePlan(
+            quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities, deferred, scales, uses_gross, wallets, tiers
+        )
+
+    def tiers(self) -> TierPlan | None:
+        tiers = self.spec.tiers
+        if tiers is None:
+            return None
+        if tiers.metric not in ("spend", "visits"):
+            raise NotSpecialised(f"its tiers count {tiers.metric}")
+        return TierPlan(tiers.metric, tiers.upgrade == "immediately")
+
+    def wallet(self, wallet: WalletSpec, index: int) -> WalletPlan:
+        if wallet.multipliers:
+            raise NotSpecialised(f"the points {wallet.name} have multipliers")
+        ref = f"WALLET_{index + 1}"
+        earns = []
+        for earn in wallet.earns:
+            if earn.kind == "monthly":
+                raise NotSpecialised(f"the points {wallet.name} are credited monthly")
+            if earn.kind in _NOT_PURCHASE_EARNS:
+                continue  # signup, birthday, action: other events, on the engine
+            points = self.backend.decimal(earn.points)
+            conditions = ["first_purchase"] if earn.kind == "first-purchase" else []
+            if earn.when is not None:
+                conditions.append(self.expression(earn.when))
+            # Points come out floored to the wallet's precision (Engine.earn), so the
+            # constants' exponents never show.
+            if earn.kind == "first-purchase":
+                amount = points
+            elif earn.kind == "per-visit":
+                amount = f"{points} * factor"
+            elif earn.kind == "per-item":
+                amount = f"sum(({points} * line.quantity * factor for line in lines if {line_test(earn.items)}), _ZERO)"
+            else:
+                if earn.kind == "per-money":
+                    assert earn.per is not None
+                    per_unit = f"({points} / {self.backend.decimal(earn.per)})"
+                else:
+                    assert earn.rate is not None and wallet.worth is not None
+                    per_unit = f"({self.backend.decimal(earn.rate)} / {self.backend.decimal(wallet.worth)})"
+                # Binary operations come parenthesised from the backend: no more needed.
+                amount = f"{self.expression(earn.base)} * {per_unit} * factor"
+            condition = " and ".join(f"({c})" for c in conditions) if len(conditions) > 1 else (conditions[0] if conditions else None)
+            earns.append(EarnStep(earn.label, condition, amount, earn.kind == "first-purchase"))
+        redeem_base = self.expression(wallet.redeem_base) if wallet.redeem_base is not None else None
+        return WalletPlan(ref, wallet.name, index, tuple(earns), redeem_base)
+
+    def stacking(self) -> None:
+        """A group decides among its members present on a purchase. On the path codes
+        and coupons never are, so a group left with one member does nothing there."""
+        kinds = {source.name: source.kind for source in self.spec.sources if isinstance(source, OfferSpec)}
+        for kind, members in self.spec.stacking:
+            present = [name for name in members if kinds.get(name) not in _NEVER_ON_THE_PATH]
+            if len(present) > 1:
+                raise NotSpecialised(f"it has the stacking group {kind} of {', '.join(members)}")
 
     # ------------------------------------------------------------ pieces
     def expression(self, function: Any) -> str:
@@ -188,6 +301,26 @@ class _Planner:
             return f"each_unit({fraction}, {amount}, nets, quantities, {indexes}, round_money)"
         return f"cheapest_units({fraction}, {amount}, nets, quantities, {indexes}, 1, round_money)"
 
+    def scale(self, scale: ScaleSpec, number: int) -> ScaleStep:
+        if scale.window is not None:
+            raise NotSpecialised(f"the scale {scale.name} counts over a window")
+        if scale.marginal:
+            raise NotSpecialised(f"the scale {scale.name} discounts each part")
+        indexes = self.index_list(scale.items).var
+        if scale.base_kind == "expr":
+            value = gross_value = f"Decimal({self.expression(scale.base)})"
+        elif scale.base_kind == "quantity":
+            value = gross_value = f"Decimal(sum(quantities[i] for i in {indexes}))"
+        else:
+            value = f"sum((nets[i] for i in {indexes}), _ZERO)"
+            gross_value = f"sum((gross[i] for i in {indexes}), _ZERO)"
+        if scale.base_kind == "quantity":
+            shape = f"percent_of_lines(rate, nets, {indexes}, round_money)"
+        else:
+            shape = f"percent_of_order(rate, nets, {indexes}, QUANTUM, round_money)"
+        eligible = self.expression(scale.when) if scale.when is not None else "True"
+        return ScaleStep(scale.name, number - 1, f"SCALE_{number}", f"applies_{number}", eligible, value, gross_value, shape)
+
     def card(self, card: StampCardSpec, number: int) -> CardStep:
         if card.reward_kind != "free-item":
             raise NotSpecialised(f"the stamp card {card.name} rewards with {card.reward_kind.replace('-', ' ')}")
@@ -209,7 +342,7 @@ class _Planner:
         )
 
 
-def defer_last_order_discount(steps: list[OfferStep | CardStep]) -> tuple[list[OfferStep | CardStep], Effect | None]:
+def defer_last_order_discount(steps: list[OfferStep | CardStep | ScaleStep]) -> tuple[list[OfferStep | CardStep | ScaleStep], Effect | None]:
     """A percent off the order that is the last discount of the purchase needs no
     spread over the lines at the till: nothing after it reads a line's net, and what it
     takes is the rounded percent of the lines' nets (at most their sum), as the spread

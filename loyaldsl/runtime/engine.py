@@ -18,6 +18,7 @@ import bisect
 import calendar
 import copy
 import datetime as _dt
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from fractions import Fraction
 from typing import Any
@@ -792,18 +793,24 @@ class Engine:
             if scale.window is not None:
                 start = self.window_start(scale.window, ctx.at)
                 value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
-            for band in self.scale_steps[scale.name]:
-                reached = value >= band.threshold if band.inclusive else value > band.threshold
-                if reached:
-                    continue
-                quantity = scale.base_kind == "quantity"
-                step = _ONE if quantity else self.money_step
-                need = band.threshold - value + (_ZERO if band.inclusive else step)
-                amount = f"{int(need)} more item{'s' if need != 1 else ''}" if quantity else f"{format_money(need, self.spec.currency)} more"
-                rate = f"{(band.rate * 100).normalize():f}%"
-                what = f"the part above {band.threshold:,} gets {rate} off" if scale.marginal else f"gets {rate} off"
-                out.notes.append(f"{amount} {what} ({scale.name})")
-                break
+            note = self.next_step_note(scale, value)
+            if note is not None:
+                out.notes.append(note)
+
+    def next_step_note(self, scale: ScaleSpec, value: Decimal) -> str | None:
+        """The nudge toward the first step of `scale` that `value` has not reached."""
+        for band in self.scale_steps[scale.name]:
+            reached = value >= band.threshold if band.inclusive else value > band.threshold
+            if reached:
+                continue
+            quantity = scale.base_kind == "quantity"
+            step = _ONE if quantity else self.money_step
+            need = band.threshold - value + (_ZERO if band.inclusive else step)
+            amount = f"{int(need)} more item{'s' if need != 1 else ''}" if quantity else f"{format_money(need, self.spec.currency)} more"
+            rate = f"{(band.rate * 100).normalize():f}%"
+            what = f"the part above {band.threshold:,} gets {rate} off" if scale.marginal else f"gets {rate} off"
+            return f"{amount} {what} ({scale.name})"
+        return None
 
     def use_coupon(self, customer: CustomerState, name: str) -> None:
         for holding in customer.coupons:
@@ -816,6 +823,19 @@ class Engine:
 
     # ---- step 3: redemption
     def redeem(self, customer: CustomerState, purchase: Purchase, basket: Basket, ctx: Context, at: _dt.datetime, out: Outcome) -> None:
+        def base(wallet: WalletSpec, redeemed: Decimal) -> Decimal:
+            ctx.redeemed = redeemed  # `order.paid` in a redeem base sees what is paid so far
+            return wallet.redeem_base(ctx) if wallet.redeem_base is not None else basket.total
+
+        ctx.redeemed = self.redeem_points(customer, purchase, basket.total, base, at, out)
+
+    def redeem_points(
+        self, customer: CustomerState, purchase: Purchase, total: Decimal, base: Callable[[WalletSpec, Decimal], Decimal], at: _dt.datetime, out: Outcome
+    ) -> Decimal:
+        """Spend the points the purchase asks to pay with; returns the money they paid.
+        `base(wallet, redeemed so far)` is what the wallet's "up to N% of" is taken of
+        (a compiled module's purchase path passes its own, over its locals)."""
+        redeemed = _ZERO
         for name, requested in purchase.redeem:
             if name == "":
                 if len(self.redeemable) != 1:
@@ -834,9 +854,8 @@ class Engine:
             assert wallet.worth is not None and wallet.redeem_cap is not None
             ledger = self.ledger(customer, wallet.name)
             available = ledger.available(at)
-            base = wallet.redeem_base(ctx) if wallet.redeem_base is not None else basket.total
             # "up to 50%" never pays more than half: the cap is rounded down.
-            cap_money = min((base * wallet.redeem_cap).quantize(basket.quantum, rounding=ROUND_FLOOR), basket.total - ctx.redeemed)
+            cap_money = min((base(wallet, redeemed) * wallet.redeem_cap).quantize(self.money_step, rounding=ROUND_FLOOR), total - redeemed)
             cap_points = (cap_money / wallet.worth).quantize(wallet.quantum, rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
             wanted = cap_points if requested is None else requested
             points = min(wanted, available, cap_points)
@@ -847,8 +866,9 @@ class Engine:
                 continue
             ledger.burn(points, at, purchase.id)
             value = self.round(points * wallet.worth)
-            ctx.redeemed += value
+            redeemed += value
             out.redeemed.append((wallet.name, points, value))
+        return redeemed
 
     # ---- step 4: earning, gifts, stamps
     def multiplier(self, wallet: WalletSpec, customer: CustomerState, ctx: Context, line: Any | None) -> Decimal:

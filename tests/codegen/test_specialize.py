@@ -35,9 +35,14 @@ HEAD = 'program "p"\n  currency RUB\n  timezone "Europe/Moscow"\n  categories fo
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("capsboutique", "it has points"),
+        ("capsboutique", None),
         ("thresholds", None),
         ("lensmaster", None),
+        ("coffeetiers", None),
+        ("flyingclub", "its tiers count points"),
+        ("podruzhka", "the points credit are credited monthly"),
+        ("volume", "the scale progressive discounts each part"),
+        ("lamps", "the scale lamp_brackets counts over a window"),
     ],
 )
 def test_which_example_programs_are_specialised(name: str, reason: str | None):
@@ -55,10 +60,13 @@ def test_which_example_programs_are_specialised(name: str, reason: str | None):
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ("code SAVE\n  discount 5% on order\n", "it has the code SAVE"),
+        ("rule a\n  discount 5% on order\n\nrule b\n  discount 1 RUB on order\n\nstacking\n  best of a, b\n", "it has the stacking group best of a, b"),
+        ("rule a\n  discount 5% on order\n  not with b\n\nrule b\n  discount 1 RUB on order\n\nstacking\n  stack the rest\n", "a is not valid with other offers"),
+        ("points p\n  earn 1 per 10 RUB of order.paid\n  multiplier 2x on friday\n", "the points p have multipliers"),
         ("rule gift\n  give coupon later\n\ncoupon later\n  discount 5% on order\n", "gift gives a coupon"),
         ("rule deal\n  buy 2 get 1 free on items in category [food], repeating\n", "deal is a buy-get deal"),
-        ("scale volume on order.subtotal, whole amount\n  from 1000 RUB: 5%\n", "it has the scale volume"),
+        ("scale volume on order.subtotal, each part\n  from 1000 RUB: 5%\n", "the scale volume discounts each part"),
+        ("scale volume on order.subtotal over calendar year, whole amount\n  from 1000 RUB: 5%\n", "the scale volume counts over a window"),
         ("stamps card\n  card of 5\n  stamp 1 per 100 RUB of order.total\n  when full: free cheapest item, then reset\n", "the stamp card card stamps per money"),
     ],
 )
