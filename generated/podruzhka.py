@@ -813,9 +813,14 @@ class Ledger:
         record.earned += points
         if _ledger_is_expired(lot, earned_at):
             lot.expired = points
-        else:
+        elif self.debts:
             self._ledger_credit(lot, points)
-        self._ledger_prune()
+            self._ledger_prune()
+        else:
+            # What _ledger_credit does without debt, for a lot newer than every other
+            # (so it goes last) in a list `expire` has just left with live lots only.
+            lot.remaining += points
+            self.lots.append(lot)
         return lot
 
     def expire(self, as_of: datetime) -> Decimal:
@@ -823,8 +828,12 @@ class Ledger:
         Idempotent, and called by every other change, so it is safe to call often."""
         gone = _LEDGER_ZERO
         lots = self.lots
+        zone = as_of.tzinfo if not as_of.fold else None
         for lot in lots:
-            if lot.remaining <= 0 or (lot.expires_at is not None and _ledger_not_after(lot.expires_at, as_of)):
+            ends = lot.expires_at
+            if lot.remaining <= 0:
+                break
+            if ends is not None and (ends <= as_of if ends.tzinfo is zone and not ends.fold else _ledger_not_after(ends, as_of)):
                 break
         else:
             return gone  # the common case: nothing to drop, no list to rebuild
@@ -916,13 +925,16 @@ class Ledger:
         need (a refund that left a shortfall or clawbacks to undo) are kept. After
         this, reversing a dropped source is a no-op."""
         _ledger_utc(cutoff)  # refuses a naive cutoff
-        dropped = [
-            name
-            for name, record in self.sources.items()
-            if not _ledger_not_after(cutoff, record.at)
-            and record.shortfall == 0
-            and all(draw.amount == 0 for draw in record.claws)
-        ]
+        dropped = []
+        for name, record in self.sources.items():
+            if _ledger_not_after(cutoff, record.at):
+                # Records are made as a customer's events come, in time order, so the
+                # rest are newer: the look stops here instead of reading every record.
+                # (One dated earlier than its place, a birthday bonus given late, goes
+                # when those before it have.)
+                break
+            if record.shortfall == 0 and all(draw.amount == 0 for draw in record.claws):
+                dropped.append(name)
         for name in dropped:
             del self.sources[name]
         return len(dropped)

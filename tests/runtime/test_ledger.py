@@ -446,3 +446,14 @@ def test_json_round_trip_then_same_future(ops: list[tuple], floor: Decimal | Non
         assert copy.reverse(source, later, floor) == ledger.reverse(source, later, floor)
     assert copy == ledger
     assert copy.total(later) == ledger.total(later)
+
+
+def test_forget_before_reads_records_in_time_order_and_stops_at_the_first_newer() -> None:
+    ledger = Ledger()
+    ledger.earn(D(10), day(1), day(1), None, "p1", "r")
+    ledger.earn(D(10), day(15), day(15), None, "p15", "r")
+    ledger.earn(D(10), day(3), day(3), None, "late", "a bonus dated before its place")
+    assert ledger.forget_before(day(10)) == 1  # p1; `late` waits behind p15
+    assert list(ledger.sources) == ["p15", "late"]
+    assert ledger.forget_before(day(20)) == 2
+    assert ledger.available(day(20)) == 30  # forgetting records never touches points
