@@ -2024,6 +2024,7 @@ _MONTH = _dt.timedelta(days=31)
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 _NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
+_REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
 
 
 def _entry_time(entry: list[Any]) -> _dt.datetime:
@@ -2397,10 +2398,10 @@ class Engine:
                 customer.tier = max(0, customer.tier - due)
         if tiers.review is None or customer.reviewed_at is None or customer.tier < 0:
             return
-        last = customer.reviewed_at.astimezone(self.zone)
-        if (last.year, last.month) == (at.year, at.month):
-            return  # reviews fall on the first of a month: none since the last one
-        step = {"yearly": 12, "quarterly": 3, "monthly": 1}[tiers.review]
+        step = _REVIEW_MONTHS[tiers.review]
+        year, month = self.next_review_month(customer.reviewed_at, step)
+        if (at.year, at.month) < (year, month):
+            return  # reviews fall at 00:00 on the first of a month: none is due yet
         boundary = self.next_review(customer.reviewed_at, step)
         while boundary <= at:
             if not customer.tier_manual:
@@ -2413,10 +2414,15 @@ class Engine:
     def next_review(self, after: _dt.datetime, months: int) -> _dt.datetime:
         """The first review boundary strictly after `after`: 1 January, a quarter's or
         a month's first day, at 00:00 in the program's zone."""
+        year, month = self.next_review_month(after, months)
+        return at_midnight(_dt.date(year, month, 1), self.zone)
+
+    def next_review_month(self, after: _dt.datetime, months: int) -> tuple[int, int]:
+        """(year, month) of the first review boundary strictly after `after`."""
         local = after.astimezone(self.zone)
         first = (local.month - 1) // months * months  # the period `after` falls in
         year, month0 = divmod(first + months, 12)
-        return at_midnight(_dt.date(local.year + year, month0 + 1, 1), self.zone)
+        return local.year + year, month0 + 1
 
     def next_tier(self, customer: CustomerState, at: _dt.datetime) -> tuple[str, Decimal] | None:
         tiers = self.spec.tiers
