@@ -22,6 +22,7 @@ purchases it does not handle: see the guards in the template.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -77,7 +78,8 @@ class ScaleStep:
     eligible: str
     value: str  # an expression: what the scale measures, at the time it applies
     gross_value: str  # the same on the basket before discounts (for the next-step note)
-    shape: str  # an expression over `rate`: the discount per line
+    shape: str  # an expression (over `rate`, or `value` for each part): the discount per line
+    marginal: bool  # each part at its own rate, not one rate on the whole
 
 
 @attrs.frozen
@@ -89,12 +91,24 @@ class EarnStep:
 
 
 @attrs.frozen
+class MultiplierStep:
+    factor: str  # an expression: the factor
+    condition: str  # an expression: whether it counts for this purchase
+
+
+@attrs.frozen
 class WalletPlan:
     ref: str  # the module constant holding its WalletSpec
     name: str
     index: int  # in ProgramSpec.wallets
     earns: tuple[EarnStep, ...]
     redeem_base: str | None  # an expression: what "redeem up to N% of" is taken of, when not the total
+    multipliers: tuple[MultiplierStep, ...] = ()
+    combine: str = "compound"  # compound | best
+
+    @property
+    def uses_clock(self) -> bool:
+        return any("clock" in m.condition for m in self.multipliers)
 
 
 @attrs.frozen
@@ -199,9 +213,22 @@ class _Planner:
         return TierPlan(tiers.metric, tiers.upgrade == "immediately")
 
     def wallet(self, wallet: WalletSpec, index: int) -> WalletPlan:
-        if wallet.multipliers:
-            raise NotSpecialised(f"the points {wallet.name} have multipliers")
         ref = f"WALLET_{index + 1}"
+        multipliers = []
+        for number, multiplier in enumerate(wallet.multipliers):
+            if multiplier.items is not None:
+                raise NotSpecialised(f"the points {wallet.name} have a multiplier on some items")
+            tests = []  # Engine.multiplier's tests, in its order
+            if multiplier.weekdays:
+                tests.append(f"at.weekday() in {{{', '.join(str(day) for day in sorted(multiplier.weekdays))}}}")
+            if multiplier.start is not None:
+                tests.append(f"clock >= {time_literal(multiplier.start)}")
+            if multiplier.end is not None:
+                tests.append(f"clock < {time_literal(multiplier.end)}")
+            if multiplier.when is not None:
+                tests.append(self.expression(multiplier.when))
+            condition = " and ".join(f"({test})" for test in tests) if len(tests) > 1 else (tests[0] if tests else "True")
+            multipliers.append(MultiplierStep(f"{ref}.multipliers[{number}].factor", condition))
         earns = []
         for earn in wallet.earns:
             if earn.kind == "monthly":
@@ -232,7 +259,7 @@ class _Planner:
             condition = " and ".join(f"({c})" for c in conditions) if len(conditions) > 1 else (conditions[0] if conditions else None)
             earns.append(EarnStep(earn.label, condition, amount, earn.kind == "first-purchase"))
         redeem_base = self.expression(wallet.redeem_base) if wallet.redeem_base is not None else None
-        return WalletPlan(ref, wallet.name, index, tuple(earns), redeem_base)
+        return WalletPlan(ref, wallet.name, index, tuple(earns), redeem_base, tuple(multipliers), wallet.combine)
 
     def stacking(self) -> None:
         """A group decides among its members present on a purchase. On the path codes
@@ -304,9 +331,10 @@ class _Planner:
     def scale(self, scale: ScaleSpec, number: int) -> ScaleStep:
         if scale.window is not None:
             raise NotSpecialised(f"the scale {scale.name} counts over a window")
-        if scale.marginal:
-            raise NotSpecialised(f"the scale {scale.name} discounts each part")
+        if scale.marginal and scale.base_kind == "quantity":
+            raise NotSpecialised(f"the scale {scale.name} discounts each unit by its bracket")
         indexes = self.index_list(scale.items).var
+        ref = f"SCALE_{number}"
         if scale.base_kind == "expr":
             value = gross_value = f"Decimal({self.expression(scale.base)})"
         elif scale.base_kind == "quantity":
@@ -314,12 +342,14 @@ class _Planner:
         else:
             value = f"sum((nets[i] for i in {indexes}), _ZERO)"
             gross_value = f"sum((gross[i] for i in {indexes}), _ZERO)"
-        if scale.base_kind == "quantity":
+        if scale.marginal:  # each part at its bracket's rate, one rounding, spread over the lines
+            shape = f"spread_over(round_money(marginal_amount_discount({ref}.bands, _ZERO, value)), nets, {indexes}, QUANTUM)"
+        elif scale.base_kind == "quantity":
             shape = f"percent_of_lines(rate, nets, {indexes}, round_money)"
         else:
             shape = f"percent_of_order(rate, nets, {indexes}, QUANTUM, round_money)"
         eligible = self.expression(scale.when) if scale.when is not None else "True"
-        return ScaleStep(scale.name, number - 1, f"SCALE_{number}", f"applies_{number}", eligible, value, gross_value, shape)
+        return ScaleStep(scale.name, number - 1, ref, f"applies_{number}", eligible, value, gross_value, shape, scale.marginal)
 
     def card(self, card: StampCardSpec, number: int) -> CardStep:
         if card.reward_kind != "free-item":
@@ -355,6 +385,10 @@ def defer_last_order_discount(steps: list[OfferStep | CardStep | ScaleStep]) -> 
     deferred = attrs.evolve(last.effects[-1], deferred=True)
     steps = [*steps[:-1], attrs.evolve(last, effects=(*last.effects[:-1], deferred))]
     return steps, deferred
+
+
+def time_literal(clock: dt.time) -> str:
+    return f"_dt.time({clock.hour}, {clock.minute}, {clock.second}, {clock.microsecond})"
 
 
 def line_test(items: ItemFilterSpec) -> str:
