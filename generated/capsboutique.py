@@ -3683,7 +3683,7 @@ TIER_FACTORS = tuple(tier.multiplier for tier in SPEC.tiers.tiers)
 def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | None:
     """A purchase of this program, with only the steps the program has, on the engine's
     own records and with its results (tests/codegen holds the two equal). None, with
-    nothing changed, hands the purchase to the general engine: codes, redemptions,
+    nothing changed, hands the purchase to the general engine: codes,
     repeated deliveries, events out of time order, a customer with a birthday or
     coupons on file."""
     if event.codes:

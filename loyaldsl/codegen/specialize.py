@@ -12,12 +12,16 @@ PurchaseRecord) and calls the engine for what is rare (settling expiry, rewards)
 state moves freely between the two, and the differential tests (tests/codegen) hold it
 to the interpreter's results.
 
-What the path covers grows one feature at a time. A program with anything else (points,
-tiers, scales, codes, coupons, stacking groups, exclusions, gifts, stamps per money or
-with rewards other than a free item) gets no specialised path: `plan_purchase` says why,
-and the module's Program runs every purchase through the general engine. Within a
-covered program the path hands back to the engine (before changing anything) for the
-purchases it does not handle: see the guards in the template.
+What the path covers grows one feature at a time: rules, scales without a window, stamp
+cards with a free item, points (earning, multipliers on days and hours, redemption) and
+tiers by spend or visits. Codes and coupons never reach it (the template hands those
+purchases back), so they and a stacking group they leave with one member are skipped. A
+program with anything else (tiers by points, monthly credits, windowed scales, item
+multipliers, exclusions between rules, gifts, buy-get deals, stamps per money) gets no
+specialised path: `plan_purchase` says why, and the module's Program runs every
+purchase through the general engine. Within a covered program the path hands back to
+the engine (before changing anything) for the purchases it does not handle: see the
+guards in the template.
 """
 
 from __future__ import annotations
