@@ -1521,24 +1521,11 @@ class Basket:
     def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
         return each_unit(fraction, amount, self.nets(), self.quantities(), indexes, self._round)
 
-    def units_by_price(self, indexes: list[int]) -> list[tuple[Decimal, int]]:
-        return units_by_price(self.nets(), self.quantities(), indexes)
-
     def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
         return cheapest_units(fraction, amount, self.nets(), self.quantities(), indexes, count, self._round)
 
     def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
-        """Every full group of buy+get units earns `get` discounted units, and the
-        discounted units are the cheapest of the basket (MECHANICS: "cheapest"), so the
-        customer gets the choice the usual till gives. Without `repeating`, one group."""
-        out = self.zeros()
-        units = self.units_by_price(indexes)
-        groups = len(units) // (buy + get)
-        if not repeating:
-            groups = min(groups, 1)
-        for unit, i in units[len(units) - groups * get :] if groups else []:
-            out[i] += self.round(unit * fraction)
-        return out
+        return multi_buy(buy, get, fraction, repeating, self.nets(), self.quantities(), indexes, self._round)
 
     def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: list[int]) -> list[Decimal]:
         """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
@@ -1635,6 +1622,22 @@ def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[
     for unit, i in list(reversed(units))[:count]:
         off = unit * fraction if fraction is not None else min(amount or ZERO, unit)
         out[i] += rounder(off)
+    return out
+
+
+def multi_buy(
+    buy: int, get: int, fraction: Decimal, repeating: bool, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]
+) -> list[Decimal]:
+    """Every full group of buy+get units earns `get` discounted units, and the
+    discounted units are the cheapest of the basket (MECHANICS: "cheapest"), so the
+    customer gets the choice the usual till gives. Without `repeating`, one group."""
+    out = [ZERO] * len(nets)
+    units = units_by_price(nets, quantities, indexes)
+    groups = len(units) // (buy + get)
+    if not repeating:
+        groups = min(groups, 1)
+    for unit, i in units[len(units) - groups * get :] if groups else []:
+        out[i] += rounder(unit * fraction)
     return out
 
 
@@ -3514,7 +3517,73 @@ SPEC = ProgramSpec(
     ),
 )
 
-# Purchases run through the general engine: no specialised path, because the points credit are credited monthly.
+
+QUANTUM = Decimal('0.01')
+WALLET_1 = SPEC.wallets[0]
+
+
+def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | None:
+    """A purchase of this program, with only the steps the program has, on the engine's
+    own records and with its results (tests/codegen holds the two equal). None, with
+    nothing changed, hands the purchase to the general engine: codes,
+    repeated deliveries, events out of time order, a customer with a birthday or
+    coupons on file."""
+    if event.codes:
+        return None
+    at = event.at.astimezone(engine.zone)
+    customers = state.customers
+    customer = customers.get(event.customer)
+    if customer is None:
+        customer = customers[event.customer] = CustomerState(event.customer)
+    elif event.id in customer.seen or customer.birth_date is not None or customer.coupons or (customer.last_event_at is not None and at < customer.last_event_at):
+        return None
+    out = Outcome(event.id, event.customer, "purchase", at)
+
+    # Time has passed since the customer's last event: points expire, tiers are reviewed.
+    engine.settle(customer, at, out)
+
+    # The basket: each line's net, rounded once, then lowered by each discount.
+    lines = event.lines
+    round_money = engine.round
+    nets = [round_money(line.unit_price * line.quantity) for line in lines]
+    subtotal = total = sum(nets, _ZERO)
+    redeemed = _ZERO
+    out.subtotal = subtotal
+
+    # What applies, decided on the basket as entered.
+
+    # Discounts, in program order.
+    applied_offers: list[str] = []
+    out.total = total
+    if event.redeem:  # points pay part of the order
+
+        def redeem_base(wallet: WalletSpec, redeemed: Decimal) -> Decimal:
+            if wallet is WALLET_1:
+                return total
+            return total
+
+        redeemed = engine.redeem_points(customer, event, total, redeem_base, at, out)
+    out.paid = total - redeemed
+    month = month_key(at)  # the month's spend, for its credit
+    customer.months[month] = customer.months.get(month, _ZERO) + total
+
+    record = PurchaseRecord(
+        at,
+        LineDraft(lines, nets),
+        total,
+        redeemed=redeemed,
+        applied=applied_offers,
+        categories=[line.category for line in lines],
+    )
+
+    customer.purchases[event.id] = record
+    customer.orders += 1
+    customer.spend += total
+    customer.last_visit = at
+    customer.demoted_steps = 0
+    customer.seen[event.id] = at
+    customer.last_event_at = at
+    return out
 
 
 class Program(CompiledProgram):
@@ -3525,4 +3594,4 @@ class Program(CompiledProgram):
     source_hash = SOURCE_HASH
 
     def __init__(self) -> None:
-        super().__init__(SPEC)
+        super().__init__(SPEC, purchase_path)

@@ -53,6 +53,7 @@ class OfferStep:
     flag: str  # the local that says whether it applies
     eligible: str  # the expression that decides it, on the basket as entered
     effects: tuple[Effect, ...]
+    gifts: bool = False  # it gives points or a coupon once the purchase is recorded
 
 
 @attrs.frozen
@@ -117,8 +118,9 @@ class WalletPlan:
 
 @attrs.frozen
 class TierPlan:
-    metric: str  # spend | visits
+    metric: str  # spend | visits | points
     immediately: bool  # upgrade right after the purchase counts, before points are earned
+    wallet: str | None  # the points a points metric counts
 
 
 @attrs.frozen
@@ -140,6 +142,7 @@ class PurchasePlan:
     uses_gross: bool = False  # a scale measures the lines before discounts
     wallets: tuple[WalletPlan, ...] = ()
     tiers: TierPlan | None = None
+    monthly: bool = False  # credits by the month's spend (Engine.monthly): the purchase adds to its month
 
     @property
     def uses_first_purchase(self) -> bool:
@@ -155,10 +158,7 @@ class PurchasePlan:
 # Offers that only a code or a held coupon brings: the path hands those purchases back.
 _NEVER_ON_THE_PATH = frozenset({"code", "coupon"})
 # Earning that other events do (runtime/engine.py's list).
-_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action"})
-
-_EFFECT_WORDS = {"multibuy": "is a buy-get deal", "give-points": "gives points", "give-coupon": "gives a coupon"}
-
+_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
 
 class NotSpecialised(Exception):
     """Why a program's purchases stay with the general engine."""
@@ -205,16 +205,15 @@ class _Planner:
         uses_gross = any("gross" in step.gross_value for step in scales)
         steps, deferred = defer_last_order_discount(steps)
         return PurchasePlan(
-            quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities, deferred, scales, uses_gross, wallets, tiers
+            quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities, deferred, scales, uses_gross, wallets, tiers,
+            monthly=any(earn.kind == "monthly" and wallet.worth is not None for wallet in spec.wallets for earn in wallet.earns),
         )
 
     def tiers(self) -> TierPlan | None:
         tiers = self.spec.tiers
         if tiers is None:
             return None
-        if tiers.metric not in ("spend", "visits"):
-            raise NotSpecialised(f"its tiers count {tiers.metric}")
-        return TierPlan(tiers.metric, tiers.upgrade == "immediately")
+        return TierPlan(tiers.metric, tiers.upgrade == "immediately" and tiers.metric != "points", tiers.wallet)
 
     def wallet(self, wallet: WalletSpec, index: int) -> WalletPlan:
         ref = f"WALLET_{index + 1}"
@@ -235,10 +234,8 @@ class _Planner:
             multipliers.append(MultiplierStep(f"{ref}.multipliers[{number}].factor", condition))
         earns = []
         for earn in wallet.earns:
-            if earn.kind == "monthly":
-                raise NotSpecialised(f"the points {wallet.name} are credited monthly")
             if earn.kind in _NOT_PURCHASE_EARNS:
-                continue  # signup, birthday, action: other events, on the engine
+                continue  # signup, birthday, action, monthly credits: other events or the passing of time, on the engine
             points = self.backend.decimal(earn.points)
             conditions = ["first_purchase"] if earn.kind == "first-purchase" else []
             if earn.when is not None:
@@ -297,27 +294,34 @@ class _Planner:
             raise NotSpecialised(f"it has the {offer.kind} {offer.name}")
         if offer.exclusions:
             raise NotSpecialised(f"{offer.name} is not valid with other offers")
-        if not offer.effects:
-            raise NotSpecialised(f"{offer.name} does nothing")
         tests = []
         if offer.once_per_customer:
             tests.append(f"customer.uses.get({offer.name!r}, 0) < 1")
         if offer.when is not None:
             tests.append(f"({self.expression(offer.when)})")
         effects = []
-        matches = []
+        matches = []  # Engine.applies_to, per effect
+        gifts = False
         for effect in offer.effects:
-            if effect.kind != "discount":
-                raise NotSpecialised(f"{offer.name} {_EFFECT_WORDS.get(effect.kind, effect.kind)}")
+            if effect.kind in ("give-points", "give-coupon"):
+                gifts = True  # given after the purchase (Engine.give); something to act on always
+                continue
             indexes = self.index_list(effect.items).var
+            if effect.kind == "multibuy":
+                assert effect.percent is not None
+                matches.append(f"sum(quantities[i] for i in {indexes}) >= {effect.buy + effect.get}")
+                shape = f"multi_buy({effect.buy}, {effect.get}, {self.backend.decimal(effect.percent)}, {effect.repeating}, nets, quantities, {indexes}, round_money)"
+                effects.append(Effect(shape, None, None, indexes))
+                continue
             matches.append(f"any(nets[i] > 0 for i in {indexes})")
             cap = self.expression(effect.cap) if effect.cap is not None else None
             order_fraction = None
             if effect.target == "order" and effect.percent is not None and cap is None:
                 order_fraction = self.backend.decimal(effect.percent)
             effects.append(Effect(self.shape(effect, indexes), cap, order_fraction, indexes))
-        tests.append(f"({' or '.join(matches)})")
-        return OfferStep(offer.name, f"applies_{number}", " and ".join(tests), tuple(effects))
+        if matches and not gifts:  # an offer that only discounts needs something to discount
+            tests.append(f"({' or '.join(matches)})")
+        return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts)
 
     def shape(self, effect: Any, indexes: str) -> str:
         fraction = self.backend.decimal(effect.percent) if effect.percent is not None else None
@@ -383,7 +387,7 @@ def defer_last_order_discount(steps: list[OfferStep | CardStep | ScaleStep]) -> 
     gives back in whole minor units. Only the record's lines need the spread, and only
     if a return reads them, so the path takes the amount off the total and leaves the
     spread to the record (LineDraft)."""
-    if not steps or not isinstance(steps[-1], OfferStep) or steps[-1].effects[-1].order_fraction is None:
+    if not steps or not isinstance(steps[-1], OfferStep) or not steps[-1].effects or steps[-1].effects[-1].order_fraction is None:
         return steps, None
     last = steps[-1]
     deferred = attrs.evolve(last.effects[-1], deferred=True)

@@ -109,24 +109,11 @@ class Basket:
     def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
         return each_unit(fraction, amount, self.nets(), self.quantities(), indexes, self._round)
 
-    def units_by_price(self, indexes: list[int]) -> list[tuple[Decimal, int]]:
-        return units_by_price(self.nets(), self.quantities(), indexes)
-
     def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
         return cheapest_units(fraction, amount, self.nets(), self.quantities(), indexes, count, self._round)
 
     def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
-        """Every full group of buy+get units earns `get` discounted units, and the
-        discounted units are the cheapest of the basket (MECHANICS: "cheapest"), so the
-        customer gets the choice the usual till gives. Without `repeating`, one group."""
-        out = self.zeros()
-        units = self.units_by_price(indexes)
-        groups = len(units) // (buy + get)
-        if not repeating:
-            groups = min(groups, 1)
-        for unit, i in units[len(units) - groups * get :] if groups else []:
-            out[i] += self.round(unit * fraction)
-        return out
+        return multi_buy(buy, get, fraction, repeating, self.nets(), self.quantities(), indexes, self._round)
 
     def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: list[int]) -> list[Decimal]:
         """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
@@ -223,6 +210,22 @@ def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[
     for unit, i in list(reversed(units))[:count]:
         off = unit * fraction if fraction is not None else min(amount or ZERO, unit)
         out[i] += rounder(off)
+    return out
+
+
+def multi_buy(
+    buy: int, get: int, fraction: Decimal, repeating: bool, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]
+) -> list[Decimal]:
+    """Every full group of buy+get units earns `get` discounted units, and the
+    discounted units are the cheapest of the basket (MECHANICS: "cheapest"), so the
+    customer gets the choice the usual till gives. Without `repeating`, one group."""
+    out = [ZERO] * len(nets)
+    units = units_by_price(nets, quantities, indexes)
+    groups = len(units) // (buy + get)
+    if not repeating:
+        groups = min(groups, 1)
+    for unit, i in units[len(units) - groups * get :] if groups else []:
+        out[i] += rounder(unit * fraction)
     return out
 
 
