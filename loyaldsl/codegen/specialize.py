@@ -12,16 +12,16 @@ PurchaseRecord) and calls the engine for what is rare (settling expiry, rewards)
 state moves freely between the two, and the differential tests (tests/codegen) hold it
 to the interpreter's results.
 
-What the path covers grows one feature at a time: rules, scales without a window, stamp
-cards with a free item, points (earning, multipliers on days and hours, redemption) and
-tiers by spend or visits. Codes and coupons never reach it (the template hands those
-purchases back), so they and a stacking group they leave with one member are skipped. A
-program with anything else (tiers by points, monthly credits, windowed scales, item
-multipliers, exclusions between rules, gifts, buy-get deals, stamps per money) gets no
-specialised path: `plan_purchase` says why, and the module's Program runs every
-purchase through the general engine. Within a covered program the path hands back to
-the engine (before changing anything) for the purchases it does not handle: see the
-guards in the template.
+What the path covers grows one feature at a time: rules (with gifts and buy-get deals),
+scales without a window, stamp cards with a free item, stacking groups, points
+(earning, multipliers on days and hours, redemption, monthly credits) and tiers. Codes
+and coupons never reach it (the template hands those purchases back), so they are
+skipped. A program with anything else (windowed scales, per-unit brackets, item
+multipliers, exclusions between rules, stamps per money, a stamp card or a name in two
+stacking groups) gets no specialised path: `plan_purchase` says why, and the module's
+Program runs every purchase through the general engine. Within a covered program the
+path hands back to the engine (before changing anything) for the purchases it does not
+handle: see the guards in the template.
 """
 
 from __future__ import annotations
@@ -124,6 +124,18 @@ class TierPlan:
 
 
 @attrs.frozen
+class GroupPlan:
+    kind: str  # best | first
+    members: tuple[OfferStep | ScaleStep, ...]  # on the path, in the group's order
+    done: str  # the local that says the group has chosen
+    label: str  # "best of a, b", as the engine's refusal note says it
+
+    @property
+    def rule(self) -> str:
+        return "gives more" if self.kind == "best" else "comes first"
+
+
+@attrs.frozen
 class IndexList:
     var: str
     expression: str  # the indexes of the lines an item filter selects
@@ -143,6 +155,7 @@ class PurchasePlan:
     wallets: tuple[WalletPlan, ...] = ()
     tiers: TierPlan | None = None
     monthly: bool = False  # credits by the month's spend (Engine.monthly): the purchase adds to its month
+    groups: dict[str, GroupPlan] = attrs.field(factory=dict)  # stacking groups that choose, by member name
 
     @property
     def uses_first_purchase(self) -> bool:
@@ -183,7 +196,6 @@ class _Planner:
         spec = self.spec
         tiers = self.tiers()
         wallets = tuple(self.wallet(wallet, index) for index, wallet in enumerate(spec.wallets))
-        self.stacking()
         steps: list[OfferStep | CardStep | ScaleStep] = []
         for number, source in enumerate(spec.sources, start=1):
             if isinstance(source, OfferSpec):
@@ -203,10 +215,12 @@ class _Planner:
         texts += [(earn.condition or "") + earn.amount for wallet in wallets for earn in wallet.earns]
         uses_quantities = bool(cards) or any("quantities" in text for text in texts)
         uses_gross = any("gross" in step.gross_value for step in scales)
-        steps, deferred = defer_last_order_discount(steps)
+        groups = self.stacking(steps)
+        steps, deferred = defer_last_order_discount(steps, groups)
         return PurchasePlan(
             quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities, deferred, scales, uses_gross, wallets, tiers,
             monthly=any(earn.kind == "monthly" and wallet.worth is not None for wallet in spec.wallets for earn in wallet.earns),
+            groups=groups,
         )
 
     def tiers(self) -> TierPlan | None:
@@ -262,14 +276,25 @@ class _Planner:
         redeem_base = self.expression(wallet.redeem_base) if wallet.redeem_base is not None else None
         return WalletPlan(ref, wallet.name, index, tuple(earns), redeem_base, tuple(multipliers), wallet.combine)
 
-    def stacking(self) -> None:
-        """A group decides among its members present on a purchase. On the path codes
-        and coupons never are, so a group left with one member does nothing there."""
-        kinds = {source.name: source.kind for source in self.spec.sources if isinstance(source, OfferSpec)}
-        for kind, members in self.spec.stacking:
-            present = [name for name in members if kinds.get(name) not in _NEVER_ON_THE_PATH]
-            if len(present) > 1:
-                raise NotSpecialised(f"it has the stacking group {kind} of {', '.join(members)}")
+    def stacking(self, steps: list[OfferStep | CardStep | ScaleStep]) -> dict[str, GroupPlan]:
+        """The stacking groups that choose on the path, by member name. Codes and
+        coupons never reach the path, so a group left with one member does nothing
+        there (Engine.apply_offers applies a lone candidate as it is)."""
+        by_name = {step.name: step for step in steps}
+        group_of: dict[str, GroupPlan] = {}
+        for number, (kind, members) in enumerate(self.spec.stacking, start=1):
+            present = tuple(by_name[name] for name in members if name in by_name)
+            if len(present) < 2:
+                continue
+            for step in present:
+                if isinstance(step, CardStep):
+                    raise NotSpecialised(f"the stamp card {step.name} is in the stacking group {kind} of {', '.join(members)}")
+            group = GroupPlan(kind, present, f"group_{number}_done", f"{kind} of {', '.join(members)}")
+            for name in members:
+                if name in group_of:
+                    raise NotSpecialised(f"{name} is in two stacking groups")
+                group_of[name] = group
+        return {name: group for name, group in group_of.items() if name in by_name}
 
     # ------------------------------------------------------------ pieces
     def expression(self, function: Any) -> str:
@@ -380,14 +405,16 @@ class _Planner:
         )
 
 
-def defer_last_order_discount(steps: list[OfferStep | CardStep | ScaleStep]) -> tuple[list[OfferStep | CardStep | ScaleStep], Effect | None]:
+def defer_last_order_discount(
+    steps: list[OfferStep | CardStep | ScaleStep], groups: dict[str, GroupPlan]
+) -> tuple[list[OfferStep | CardStep | ScaleStep], Effect | None]:
     """A percent off the order that is the last discount of the purchase needs no
     spread over the lines at the till: nothing after it reads a line's net, and what it
     takes is the rounded percent of the lines' nets (at most their sum), as the spread
     gives back in whole minor units. Only the record's lines need the spread, and only
     if a return reads them, so the path takes the amount off the total and leaves the
     spread to the record (LineDraft)."""
-    if not steps or not isinstance(steps[-1], OfferStep) or not steps[-1].effects or steps[-1].effects[-1].order_fraction is None:
+    if not steps or not isinstance(steps[-1], OfferStep) or not steps[-1].effects or steps[-1].effects[-1].order_fraction is None or steps[-1].name in groups:
         return steps, None
     last = steps[-1]
     deferred = attrs.evolve(last.effects[-1], deferred=True)

@@ -65,7 +65,10 @@ def test_which_example_programs_are_specialised(name: str, reason: str | None):
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ("rule a\n  discount 5% on order\n\nrule b\n  discount 1 RUB on order\n\nstacking\n  best of a, b\n", "it has the stacking group best of a, b"),
+        (
+            "rule a\n  discount 5% on order\n\nstamps card\n  card of 5\n  stamp 1 per item\n  when full: free cheapest item, then reset\n\nstacking\n  best of a, card\n",
+            "the stamp card card is in the stacking group best of a, card",
+        ),
         ("rule a\n  discount 5% on order\n  not with b\n\nrule b\n  discount 1 RUB on order\n\nstacking\n  stack the rest\n", "a is not valid with other offers"),
         ("points p\n  earn 1 per 10 RUB of order.paid\n  multiplier 2x on items in category [food]\n", "the points p have a multiplier on some items"),
         ("scale volume on quantity of items in category [food], each part\n  from 3 items: 5%\n", "the scale volume discounts each unit by its bracket"),
@@ -174,3 +177,36 @@ def test_multipliers_combine_on_the_path_as_in_the_engine(combine: str, points: 
     assert first is not None and first.earned[0][1] == Decimal(points)
     assert program.purchase_path(program.engine, state, events[1]).earned[0][1] == Decimal("200")  # Sunday: Gold only
     same_run(interpreter(checked), program, events)
+
+
+@pytest.mark.parametrize(
+    ("group", "beans", "chosen", "refused"),
+    [
+        # 10% of 3,000 = 300 beats 250 off
+        ("best of flat, tenth", "1000", "tenth", [("flat", "tenth gives more (best of flat, tenth)")]),
+        # 10% of 2,499.99 = 250.00 ties with 250 off: the first in the group's order wins
+        ("best of flat, tenth", "833.33", "flat", [("tenth", "flat gives more (best of flat, tenth)")]),
+        ("best of tenth, flat", "833.33", "tenth", [("flat", "tenth gives more (best of tenth, flat)")]),
+        ("first of flat, tenth", "1000", "flat", [("tenth", "flat comes first (first of flat, tenth)")]),
+        ("first of tenth, flat", "1000", "tenth", [("flat", "tenth comes first (first of tenth, flat)")]),
+    ],
+)
+def test_stacking_groups_choose_on_the_path_as_in_the_engine(group: str, beans: str, chosen: str, refused: list[tuple[str, str]]):
+    """The group chooses where its first member in program order would apply (after
+    `drinks`, which lowers the basket first), says why the others were not applied,
+    and the path agrees with the interpreter."""
+    source = HEAD + (
+        "\nrule drinks\n  discount 10 RUB on each item in category [drinks]\n"
+        "\nrule flat\n  when order.total >= 1000 RUB\n  discount 250 RUB on order\n"
+        "\nrule tenth\n  discount 10% on order\n"
+        f"\nstacking\n  {group}\n  stack the rest\n"
+    )
+    checked = check_source(source, "p.loyal")
+    assert checked.ok, [d.message for d in checked.errors]
+    program = load_compiled(checked)
+    module = sys.modules[type(program).__module__]
+    buy = purchase("p1", "ann", 10, ("beans", "food", 3, beans), ("tea", "drinks", 1, "10"), module=module)
+    out = program.purchase_path(program.engine, program.new_state(), buy)
+    assert out is not None
+    assert out.applied == ["drinks", chosen] and out.refused == refused
+    same_run(interpreter(checked), program, [buy, purchase("p2", "bob", 10, ("tea", "drinks", 2, "600"), module=module)])
