@@ -88,6 +88,14 @@ def test_conditions_are_inlined_over_locals():
     assert "ctx" not in offer.eligible
 
 
+def compile_source(source: str):
+    """The checked program, its compiled Program and the module that holds it."""
+    checked = check_source(source, "p.loyal")
+    assert checked.ok, [d.message for d in checked.errors]
+    program = load_compiled(checked)
+    return checked, program, sys.modules[type(program).__module__]
+
+
 def purchase(event_id: str, customer: str, day: int, *lines: tuple[str, str, int, str], codes: tuple[str, ...] = (), module=None):
     return module.Purchase(
         event_id,
@@ -163,14 +171,10 @@ def test_multipliers_combine_on_the_path_as_in_the_engine(combine: str, points: 
         "\npoints bonus\n  worth 1 RUB\n  earn 1 per 10 RUB of order.paid\n  multiplier 1.5x on saturday\n"
         f"  multipliers {combine}\n\ntiers by spend over lifetime\n  Bronze from 0 RUB\n  Gold from 1 RUB, multiplier 2x\n  upgrade immediately\n"
     )
-    checked = check_source(source, "p.loyal")
-    assert checked.ok, [d.message for d in checked.errors]
-    program = load_compiled(checked)
-    module = sys.modules[type(program).__module__]
-    saturday = dt.datetime(2026, 3, 7, 12, tzinfo=MSK)
-    events = [
-        module.Purchase("p1", "ann", saturday, (module.PurchaseLine("beans", "food", 1, Decimal("1000")),)),
-        module.Purchase("p2", "ann", saturday + dt.timedelta(days=1), (module.PurchaseLine("beans", "food", 1, Decimal("1000")),)),
+    checked, program, module = compile_source(source)
+    events = [  # 7 March 2026 is a Saturday
+        purchase("p1", "ann", 7, ("beans", "food", 1, "1000"), module=module),
+        purchase("p2", "ann", 8, ("beans", "food", 1, "1000"), module=module),
     ]
     state = program.new_state()
     first = program.purchase_path(program.engine, state, events[0])
@@ -201,10 +205,7 @@ def test_stacking_groups_choose_on_the_path_as_in_the_engine(group: str, beans: 
         "\nrule tenth\n  discount 10% on order\n"
         f"\nstacking\n  {group}\n  stack the rest\n"
     )
-    checked = check_source(source, "p.loyal")
-    assert checked.ok, [d.message for d in checked.errors]
-    program = load_compiled(checked)
-    module = sys.modules[type(program).__module__]
+    checked, program, module = compile_source(source)
     buy = purchase("p1", "ann", 10, ("beans", "food", 3, beans), ("tea", "drinks", 1, "10"), module=module)
     out = program.purchase_path(program.engine, program.new_state(), buy)
     assert out is not None
