@@ -173,6 +173,7 @@ _NEVER_ON_THE_PATH = frozenset({"code", "coupon"})
 # Earning that other events do (runtime/engine.py's list).
 _NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
 
+
 class NotSpecialised(Exception):
     """Why a program's purchases stay with the general engine."""
 
@@ -218,7 +219,17 @@ class _Planner:
         groups = self.stacking(steps)
         steps, deferred = defer_last_order_discount(steps, groups)
         return PurchasePlan(
-            quantum, tuple(self.indexes.values()), tuple(steps), cards, self.uses_periods, uses_quantities, deferred, scales, uses_gross, wallets, tiers,
+            quantum=quantum,
+            indexes=tuple(self.indexes.values()),
+            steps=tuple(steps),
+            cards=cards,
+            uses_periods=self.uses_periods,
+            uses_quantities=uses_quantities,
+            deferred=deferred,
+            scales=scales,
+            uses_gross=uses_gross,
+            wallets=wallets,
+            tiers=tiers,
             monthly=any(earn.kind == "monthly" and wallet.worth is not None for wallet in spec.wallets for earn in wallet.earns),
             groups=groups,
         )
