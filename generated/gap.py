@@ -309,7 +309,9 @@ def add_months(t: datetime, n: int) -> datetime:
     years, month0 = divmod(t.month - 1 + n, 12)
     year = t.year + years
     month = month0 + 1
-    day = min(t.day, calendar.monthrange(year, month)[1])
+    day = t.day
+    if day > 28:  # every month has the first 28 days
+        day = min(day, calendar.monthrange(year, month)[1])
     if n and _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, year):  # type: ignore[arg-type]
         return t.replace(year=year, month=month, day=day, fold=0)  # no gap, no repeated hour
     return _periods_wall(t, t.replace(tzinfo=None, year=year, month=month, day=day))
@@ -924,7 +926,8 @@ class Ledger:
         stays bounded; returns how many were dropped. Records a later refund may still
         need (a refund that left a shortfall or clawbacks to undo) are kept. After
         this, reversing a dropped source is a no-op."""
-        _ledger_utc(cutoff)  # refuses a naive cutoff
+        if cutoff.utcoffset() is None:
+            raise ValueError(f"datetime {cutoff.isoformat()} has no time zone")
         dropped = []
         for name, record in self.sources.items():
             if _ledger_not_after(cutoff, record.at):

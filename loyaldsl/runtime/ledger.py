@@ -416,7 +416,8 @@ class Ledger:
         stays bounded; returns how many were dropped. Records a later refund may still
         need (a refund that left a shortfall or clawbacks to undo) are kept. After
         this, reversing a dropped source is a no-op."""
-        _ledger_utc(cutoff)  # refuses a naive cutoff
+        if cutoff.utcoffset() is None:
+            raise ValueError(f"datetime {cutoff.isoformat()} has no time zone")
         dropped = []
         for name, record in self.sources.items():
             if _ledger_not_after(cutoff, record.at):

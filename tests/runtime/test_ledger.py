@@ -457,3 +457,11 @@ def test_forget_before_reads_records_in_time_order_and_stops_at_the_first_newer(
     assert list(ledger.sources) == ["p15", "late"]
     assert ledger.forget_before(day(20)) == 2
     assert ledger.available(day(20)) == 30  # forgetting records never touches points
+
+
+def test_naive_times_are_refused() -> None:
+    ledger = Ledger()
+    with pytest.raises(ValueError, match="no time zone"):
+        ledger.earn(D(10), datetime(2026, 1, 1), day(1), None, "p1", "r")
+    with pytest.raises(ValueError, match="no time zone"):
+        ledger.forget_before(datetime(2026, 1, 1))
