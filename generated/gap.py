@@ -3574,8 +3574,9 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         applied=applied_offers,
         categories=[line.category for line in lines],
     )
-    if applies_1:  # card_issue gives
-        engine.give(customer, engine.sources_by_name['card_issue'], event.id, at, out, record)
+    for name in applied_offers:  # gifts, in the order the offers applied
+        if name in {'card_issue'}:
+            engine.give(customer, engine.sources_by_name[name], event.id, at, out, record)
 
     customer.purchases[event.id] = record
     customer.orders += 1

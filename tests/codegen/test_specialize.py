@@ -211,3 +211,18 @@ def test_stacking_groups_choose_on_the_path_as_in_the_engine(group: str, beans: 
     assert out is not None
     assert out.applied == ["drinks", chosen] and out.refused == refused
     same_run(interpreter(checked), program, [buy, purchase("p2", "bob", 10, ("tea", "drinks", 2, "600"), module=module)])
+
+
+def test_a_gift_not_chosen_by_its_group_is_not_given():
+    """Found by the thorough differential run: `best of` a 1% discount and a gift of
+    50 points on a basket of 0.01 RUB is a tie (nothing either way), the discount comes
+    first in the group and wins, and the gift must not be given."""
+    source = HEAD + (
+        "\npoints bonus\n  worth 1 RUB\n  earn 1 per 1 RUB of order.paid\n  available immediately\n"
+        "\nrule offer0\n  discount 1% on order\n\nrule offer1\n  give 50 bonus\n\nstacking\n  best of offer0, offer1\n  stack the rest\n"
+    )
+    checked, program, module = compile_source(source)
+    buy = purchase("p1", "ann", 10, ("sku1", "food", 1, "0.01"), module=module)
+    out = program.purchase_path(program.engine, program.new_state(), buy)
+    assert out is not None and out.applied == ["offer0"] and out.earned == []
+    same_run(interpreter(checked), program, [buy])
