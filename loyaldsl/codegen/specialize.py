@@ -27,6 +27,7 @@ handle: see the guards in the template.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -210,12 +211,11 @@ class _Planner:
         cards = tuple(step for step in steps if isinstance(step, CardStep))
         scales = tuple(step for step in steps if isinstance(step, ScaleStep))
         quantum = str(Decimal(1).scaleb(-minor_unit(spec.currency)))
-        offers = [step for step in steps if isinstance(step, OfferStep)]
-        texts = [step.eligible for step in offers] + [e.shape + (e.cap or "") for step in offers for e in step.effects]
-        texts += [step.eligible + step.value + step.gross_value + step.shape for step in scales]
-        texts += [(earn.condition or "") + earn.amount for wallet in wallets for earn in wallet.earns]
+        # Which locals the written expressions read, from every one of them, so a new
+        # kind of piece cannot forget to say (a multiplier's condition once did).
+        texts = list(expressions_in((steps, wallets)))
         uses_quantities = bool(cards) or any("quantities" in text for text in texts)
-        uses_gross = any("gross" in step.gross_value for step in scales)
+        uses_gross = any("gross[" in text for text in texts)
         groups = self.stacking(steps)
         steps, deferred = defer_last_order_discount(steps, groups)
         return PurchasePlan(
@@ -431,6 +431,21 @@ def defer_last_order_discount(
     deferred = attrs.evolve(last.effects[-1], deferred=True)
     steps = [*steps[:-1], attrs.evolve(last, effects=(*last.effects[:-1], deferred))]
     return steps, deferred
+
+
+def expressions_in(value: Any) -> Iterator[str]:
+    """Every string in a plan's pieces (attrs classes, tuples, lists, dicts)."""
+    if isinstance(value, str):
+        yield value
+    elif attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            yield from expressions_in(getattr(value, field.name))
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from expressions_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from expressions_in(item)
 
 
 def time_literal(clock: dt.time) -> str:

@@ -226,3 +226,17 @@ def test_a_gift_not_chosen_by_its_group_is_not_given():
     out = program.purchase_path(program.engine, program.new_state(), buy)
     assert out is not None and out.applied == ["offer0"] and out.earned == []
     same_run(interpreter(checked), program, [buy])
+
+
+def test_a_multiplier_condition_on_the_items_counts_them():
+    """Found by the thorough differential run: a multiplier's `when order.items > 2` read
+    the line quantities, which the path only counted when a discount needed them."""
+    source = HEAD + (
+        "\npoints bonus\n  worth 1 RUB\n  earn 1 per 10 RUB of order.subtotal\n"
+        "  multiplier 3x on friday from 18:00 to 23:00 when order.items > 2\n"
+    )
+    checked, program, module = compile_source(source)
+    friday_evening = module.Purchase("p1", "ann", dt.datetime(2026, 3, 13, 19, tzinfo=MSK), (module.PurchaseLine("beans", "food", 3, Decimal("100")),))
+    out = program.purchase_path(program.engine, program.new_state(), friday_evening)
+    assert out is not None and out.earned[0][1] == Decimal("90")  # 30 points, tripled
+    same_run(interpreter(checked), program, [friday_evening])
