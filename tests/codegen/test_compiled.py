@@ -166,6 +166,8 @@ def programs(draw) -> str:
     if draw(st.booleans()):
         lines.append(f"  earn {draw(st.integers(1, 20))} per item in category [{draw(st.sampled_from(['food', 'drinks']))}]")
     if draw(st.booleans()):
+        lines.append(draw(st.sampled_from(["  earn 5 per visit", "  earn 100 on first purchase", "  earn 2% of order.paid", f"  earn 10 per visit when order.subtotal >= 1000 {currency}"])))
+    if draw(st.booleans()):
         lines += [
             draw(st.sampled_from(["  multiplier 2x on saturday, sunday", "  multiplier 1.5x on monday, wednesday, friday from 10:00 to 14:00", "  multiplier 3x on friday from 18:00 to 23:00 when order.items > 2"])),
             draw(st.sampled_from(["  multipliers compound", "  multipliers best"])),
@@ -174,12 +176,15 @@ def programs(draw) -> str:
     if tiered:
         lines += [
             "",
-            f"tiers by {draw(st.sampled_from(['spend', 'visits']))} over {draw(st.sampled_from(['rolling 6 months', 'calendar year', 'lifetime']))}",
+            f"tiers by {draw(st.sampled_from(['spend', 'visits', 'bonus earned']))} over {draw(st.sampled_from(['rolling 6 months', 'calendar year', 'lifetime']))}",
             "  Basic from 0" + (f" {currency}" if True else ""),
         ]
         if "visits" in lines[-2]:
             lines[-1] = "  Basic from 0 visits"
             lines += ["  Silver from 3 visits, multiplier 1.5x", "  Gold over 6 visits, multiplier 2x"]
+        elif "bonus earned" in lines[-2]:
+            lines[-1] = "  Basic from 0 bonus"
+            lines += ["  Silver from 2000 bonus, multiplier 1.5x", "  Gold over 6000 bonus, multiplier 2x"]
         else:
             lines += [f"  Silver from 20000 {currency}, multiplier 1.5x", f"  Gold over 60000 {currency}, multiplier 2x"]
         lines += [draw(st.sampled_from(["  upgrade immediately", "  upgrade from next purchase"]))]
