@@ -13,15 +13,16 @@ state moves freely between the two, and the differential tests (tests/codegen) h
 to the interpreter's results.
 
 What the path covers grows one feature at a time: rules (with gifts and buy-get deals),
-scales without a window, stamp cards with a free item, stacking groups, points
-(earning, multipliers on days and hours, redemption, monthly credits) and tiers. Codes
-and coupons never reach it (the template hands those purchases back), so they are
-skipped. A program with anything else (windowed scales, per-unit brackets, item
-multipliers, exclusions between rules, stamps per money, a stamp card or a name in two
-stacking groups) gets no specialised path: `plan_purchase` says why, and the module's
-Program runs every purchase through the general engine. Within a covered program the
-path hands back to the engine (before changing anything) for the purchases it does not
-handle: see the guards in the template.
+scales without a window, stamp cards with a free item (stamped per item, purchase or
+money), stacking groups, points (earning, multipliers on days and hours, redemption,
+monthly credits) and tiers. Codes and coupons never reach it (the template hands those
+purchases back), so they are skipped. A program with anything else (windowed scales,
+per-unit brackets, item multipliers, exclusions between rules, a stamp card rewarding
+with points or a coupon, a stamp card or a name in two stacking groups) gets no
+specialised path: `plan_purchase` says why, and the module's Program runs every
+purchase through the general engine. Within a covered program the path hands back to
+the engine (before changing anything) for the purchases it does not handle: see the
+guards in the template.
 """
 
 from __future__ import annotations
@@ -65,13 +66,16 @@ class CardStep:
     flag: str  # the local that says whether its free item applies
     free: str  # the local holding the units it made free
     reward_indexes: str  # the local listing the lines its free item may be
-    stamp_kind: str  # item | purchase
+    stamp_kind: str  # item | purchase | money
     stamp_test: str  # an expression over `line`: does the line earn stamps
     count: int
     size: int
     overflow: str  # reset | carry over
     when: str | None
     expiring: bool
+    index: int = 0  # in ProgramSpec.sources
+    money: str | None = None  # stamps per money: an expression, what the stamps are counted on
+    carry_remainder: bool = False  # stamps per money: what is short of a stamp waits for the next visit
 
 
 @attrs.frozen
@@ -398,8 +402,6 @@ class _Planner:
     def card(self, card: StampCardSpec, number: int) -> CardStep:
         if card.reward_kind != "free-item":
             raise NotSpecialised(f"the stamp card {card.name} rewards with {card.reward_kind.replace('-', ' ')}")
-        if card.stamp_kind not in ("item", "purchase"):
-            raise NotSpecialised(f"the stamp card {card.name} stamps per money")
         return CardStep(
             name=card.name,
             var=f"card_{number}",
@@ -413,6 +415,9 @@ class _Planner:
             overflow=card.overflow,
             when=self.expression(card.when) if card.when is not None else None,
             expiring=card.expiry is not None,
+            index=number - 1,
+            money=self.expression(card.base) if card.stamp_kind == "money" and card.base is not None else None,
+            carry_remainder=card.carry_remainder,
         )
 
 

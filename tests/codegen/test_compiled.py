@@ -237,7 +237,8 @@ def programs(draw) -> str:
         ]
     if draw(st.booleans()):
         offers.append(("stamps", "card", []))
-        lines += ["", "stamps card", f"  card of {draw(st.integers(1, 5))}", "  stamp 1 per item in category [drinks]",
+        stamping = draw(st.sampled_from(["  stamp 1 per item in category [drinks]", f"  stamp 1 per 500 {currency} of order.total, remainder carries over", f"  stamp 2 per 1000 {currency} of order.paid"]))
+        lines += ["", "stamps card", f"  card of {draw(st.integers(1, 5))}", stamping,
                   f"  when full: free cheapest item in category [drinks], then {draw(st.sampled_from(['reset', 'carry over']))}"]
     if len(offers) >= 2:
         names = [name for _, name, _ in offers]
@@ -316,7 +317,9 @@ def plain_programs(draw) -> str:
         if draw(st.booleans()):
             lines.append("  once per customer")
     for index in range(draw(st.integers(0, 2))):
-        stamp = draw(st.sampled_from(["  stamp 1 per item in category [drinks]", "  stamp 2 per item", "  stamp 1 per purchase"]))
+        stamp = draw(
+            st.sampled_from(["  stamp 1 per item in category [drinks]", "  stamp 2 per item", "  stamp 1 per purchase", f"  stamp 1 per 700 {currency} of order.total, remainder carries over"])
+        )
         if draw(st.booleans()):
             stamp += f" when order.subtotal >= {draw(st.integers(1, 20)) * 100} {currency}"
         lines += ["", f"stamps card{index}", f"  card of {draw(st.integers(1, 6))}", stamp,

@@ -44,7 +44,7 @@ HEAD = 'program "p"\n  currency RUB\n  timezone "Europe/Moscow"\n  categories fo
         ("podruzhka", None),
         ("gap", None),
         ("multibuy", None),
-        ("boloco", "the stamp card free_item stamps per money"),
+        ("boloco", None),
         ("volume", None),
         ("unicode", None),
         ("lamps", "the scale lamp_brackets counts over a window"),
@@ -73,7 +73,10 @@ def test_which_example_programs_are_specialised(name: str, reason: str | None):
         ("points p\n  earn 1 per 10 RUB of order.paid\n  multiplier 2x on items in category [food]\n", "the points p have a multiplier on some items"),
         ("scale volume on quantity of items in category [food], each part\n  from 3 items: 5%\n", "the scale volume discounts each unit by its bracket"),
         ("scale volume on order.subtotal over calendar year, whole amount\n  from 1000 RUB: 5%\n", "the scale volume counts over a window"),
-        ("stamps card\n  card of 5\n  stamp 1 per 100 RUB of order.total\n  when full: free cheapest item, then reset\n", "the stamp card card stamps per money"),
+        (
+            "points bonus\n  worth 1 RUB\n  earn 1 per 10 RUB of order.paid\n\nstamps card\n  card of 5\n  stamp 1 per item\n  when full: give 100 bonus, then reset\n",
+            "the stamp card card rewards with points",
+        ),
     ],
 )
 def test_what_keeps_a_program_on_the_general_engine(body: str, reason: str):
