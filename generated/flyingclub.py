@@ -456,22 +456,22 @@ class Band:
     rate: Decimal
 
 
-def _bands_sorted(bands: Sequence[Band]) -> list[Band]:
+def bands_in_order(bands: Sequence[Band]) -> list[Band]:
     """Bands from lowest to highest edge; at an equal threshold "from" comes before
     "over" (it is reached first). The checker rejects such overlaps; this keeps the
     result deterministic anyway."""
     return sorted(bands, key=lambda band: (band.threshold, not band.inclusive))
 
 
-def _bands_passes(band: Band, value: Decimal) -> bool:
+def band_reached(band: Band, value: Decimal) -> bool:
     return value >= band.threshold if band.inclusive else value > band.threshold
 
 
 def slab_rate(bands: Sequence[Band], value: Decimal) -> Decimal | None:
     """The rate of the highest band whose edge `value` passes; None below the first."""
     rate: Decimal | None = None
-    for band in _bands_sorted(bands):
-        if _bands_passes(band, value):
+    for band in bands_in_order(bands):
+        if band_reached(band, value):
             rate = band.rate
         else:
             break
@@ -496,7 +496,7 @@ def marginal_amount_discount(bands: Sequence[Band], start: Decimal, end: Decimal
     """
     if end < start:
         return -marginal_amount_discount(bands, end, start)
-    ordered = _bands_sorted(bands)
+    ordered = bands_in_order(bands)
     total = Decimal(0)
     for index, band in enumerate(ordered):
         low = max(start, band.threshold)
@@ -532,7 +532,7 @@ def marginal_unit_rates(
         raise ValueError(f"count must be a whole number >= 0, got {count!r}")
     # (first unit, rate) steps; a later band at the same first unit overrides.
     steps: list[tuple[int, Decimal]] = [(first_unit, Decimal(0))]
-    for band in _bands_sorted(bands):
+    for band in bands_in_order(bands):
         steps.append((max(first_unit, _bands_first_unit(band)), band.rate))
     last = first_unit + count  # exclusive
     groups: list[tuple[Decimal, int]] = []
@@ -656,10 +656,15 @@ def _ledger_points(value: Decimal | int, what: str) -> Decimal:
     return result
 
 
-def _ledger_utc(t: datetime) -> datetime:
-    """Exact instant: same-zone comparisons in Python look at wall time and ignore fold."""
+def _ledger_aware(t: datetime) -> None:
+    """Refuse a naive time: the ledger compares instants."""
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"datetime {t.isoformat()} has no time zone")
+
+
+def _ledger_utc(t: datetime) -> datetime:
+    """Exact instant: same-zone comparisons in Python look at wall time and ignore fold."""
+    _ledger_aware(t)
     return t.astimezone(UTC)
 
 
@@ -804,8 +809,8 @@ class Ledger:
         if points <= 0:
             raise ValueError(f"earned points must be positive, got {points}")
         for moment in (earned_at, available_at, expires_at):
-            if moment is not None and moment.utcoffset() is None:
-                raise ValueError(f"datetime {moment.isoformat()} has no time zone")
+            if moment is not None:
+                _ledger_aware(moment)
         self.expire(earned_at)
         lot = Lot(points, _LEDGER_ZERO, earned_at, available_at, expires_at, source, reason,
                   self.next_seq)
@@ -835,6 +840,7 @@ class Ledger:
             ends = lot.expires_at
             if lot.remaining <= 0:
                 break
+            # _ledger_not_after, with its same-zone case written out: this runs per lot on every purchase
             if ends is not None and (ends <= as_of if ends.tzinfo is zone and not ends.fold else _ledger_not_after(ends, as_of)):
                 break
         else:
@@ -926,8 +932,7 @@ class Ledger:
         stays bounded; returns how many were dropped. Records a later refund may still
         need (a refund that left a shortfall or clawbacks to undo) are kept. After
         this, reversing a dropped source is a no-op."""
-        if cutoff.utcoffset() is None:
-            raise ValueError(f"datetime {cutoff.isoformat()} has no time zone")
+        _ledger_aware(cutoff)
         dropped = []
         for name, record in self.sources.items():
             if _ledger_not_after(cutoff, record.at):
@@ -2029,7 +2034,7 @@ _SEEN = _dt.timedelta(days=31)
 _MONTH = _dt.timedelta(days=31)
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
-_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
+NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
 _REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
 
 
@@ -2074,11 +2079,11 @@ class Engine:
         self.cards = [s for s in spec.sources if isinstance(s, StampCardSpec)]
         self.scales = [s for s in spec.sources if isinstance(s, ScaleSpec)]
         self.windowed_scales = [s for s in self.scales if s.window is not None]
-        self.scale_steps = {s.name: sorted(s.bands, key=lambda b: b.threshold) for s in self.scales}  # lowest first
+        self.scale_steps = {s.name: bands_in_order(s.bands) for s in self.scales}
         self.money_step = Decimal(1).scaleb(-minor_unit(spec.currency))
         self.has_exclusions = any(isinstance(s, OfferSpec) and s.exclusions for s in spec.sources)
         self.purchase_earns = [
-            (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in _NOT_PURCHASE_EARNS])
+            (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in NOT_PURCHASE_EARNS])
             for wallet in spec.wallets
         ]
 
@@ -2782,8 +2787,7 @@ class Engine:
     def next_step_note(self, scale: ScaleSpec, value: Decimal) -> str | None:
         """The nudge toward the first step of `scale` that `value` has not reached."""
         for band in self.scale_steps[scale.name]:
-            reached = value >= band.threshold if band.inclusive else value > band.threshold
-            if reached:
+            if band_reached(band, value):
                 continue
             quantity = scale.base_kind == "quantity"
             step = _ONE if quantity else self.money_step

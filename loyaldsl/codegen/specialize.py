@@ -36,6 +36,7 @@ import attrs
 
 from loyaldsl.codegen.expressions import FunctionRef, LocalsBackend, SourceBackend, UnsupportedExpression
 from loyaldsl.runtime.currency import minor_unit
+from loyaldsl.runtime.engine import NOT_PURCHASE_EARNS
 from loyaldsl.runtime.spec import ItemFilterSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec
 
 
@@ -175,8 +176,6 @@ class PurchasePlan:
 
 # Offers that only a code or a held coupon brings: the path hands those purchases back.
 _NEVER_ON_THE_PATH = frozenset({"code", "coupon"})
-# Earning that other events do (runtime/engine.py's list).
-_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
 
 
 class NotSpecialised(Exception):
@@ -263,7 +262,7 @@ class _Planner:
             multipliers.append(MultiplierStep(f"{ref}.multipliers[{number}].factor", condition))
         earns = []
         for earn in wallet.earns:
-            if earn.kind in _NOT_PURCHASE_EARNS:
+            if earn.kind in NOT_PURCHASE_EARNS:
                 continue  # signup, birthday, action, monthly credits: other events or the passing of time, on the engine
             points = self.backend.decimal(earn.points)
             conditions = ["first_purchase"] if earn.kind == "first-purchase" else []

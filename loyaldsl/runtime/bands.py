@@ -25,22 +25,22 @@ class Band:
     rate: Decimal
 
 
-def _bands_sorted(bands: Sequence[Band]) -> list[Band]:
+def bands_in_order(bands: Sequence[Band]) -> list[Band]:
     """Bands from lowest to highest edge; at an equal threshold "from" comes before
     "over" (it is reached first). The checker rejects such overlaps; this keeps the
     result deterministic anyway."""
     return sorted(bands, key=lambda band: (band.threshold, not band.inclusive))
 
 
-def _bands_passes(band: Band, value: Decimal) -> bool:
+def band_reached(band: Band, value: Decimal) -> bool:
     return value >= band.threshold if band.inclusive else value > band.threshold
 
 
 def slab_rate(bands: Sequence[Band], value: Decimal) -> Decimal | None:
     """The rate of the highest band whose edge `value` passes; None below the first."""
     rate: Decimal | None = None
-    for band in _bands_sorted(bands):
-        if _bands_passes(band, value):
+    for band in bands_in_order(bands):
+        if band_reached(band, value):
             rate = band.rate
         else:
             break
@@ -65,7 +65,7 @@ def marginal_amount_discount(bands: Sequence[Band], start: Decimal, end: Decimal
     """
     if end < start:
         return -marginal_amount_discount(bands, end, start)
-    ordered = _bands_sorted(bands)
+    ordered = bands_in_order(bands)
     total = Decimal(0)
     for index, band in enumerate(ordered):
         low = max(start, band.threshold)
@@ -101,7 +101,7 @@ def marginal_unit_rates(
         raise ValueError(f"count must be a whole number >= 0, got {count!r}")
     # (first unit, rate) steps; a later band at the same first unit overrides.
     steps: list[tuple[int, Decimal]] = [(first_unit, Decimal(0))]
-    for band in _bands_sorted(bands):
+    for band in bands_in_order(bands):
         steps.append((max(first_unit, _bands_first_unit(band)), band.rate))
     last = first_unit + count  # exclusive
     groups: list[tuple[Decimal, int]] = []

@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .bands import marginal_amount_discount, slab_rate
+from .bands import band_reached, bands_in_order, marginal_amount_discount, slab_rate
 from .context import Context
 from .currency import format_money, minor_unit, money_rounder
 from .ledger import Ledger
@@ -53,7 +53,7 @@ _SEEN = _dt.timedelta(days=31)
 _MONTH = _dt.timedelta(days=31)
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
-_NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})
+NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
 _REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
 
 
@@ -98,11 +98,11 @@ class Engine:
         self.cards = [s for s in spec.sources if isinstance(s, StampCardSpec)]
         self.scales = [s for s in spec.sources if isinstance(s, ScaleSpec)]
         self.windowed_scales = [s for s in self.scales if s.window is not None]
-        self.scale_steps = {s.name: sorted(s.bands, key=lambda b: b.threshold) for s in self.scales}  # lowest first
+        self.scale_steps = {s.name: bands_in_order(s.bands) for s in self.scales}
         self.money_step = Decimal(1).scaleb(-minor_unit(spec.currency))
         self.has_exclusions = any(isinstance(s, OfferSpec) and s.exclusions for s in spec.sources)
         self.purchase_earns = [
-            (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in _NOT_PURCHASE_EARNS])
+            (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in NOT_PURCHASE_EARNS])
             for wallet in spec.wallets
         ]
 
@@ -806,8 +806,7 @@ class Engine:
     def next_step_note(self, scale: ScaleSpec, value: Decimal) -> str | None:
         """The nudge toward the first step of `scale` that `value` has not reached."""
         for band in self.scale_steps[scale.name]:
-            reached = value >= band.threshold if band.inclusive else value > band.threshold
-            if reached:
+            if band_reached(band, value):
                 continue
             quantity = scale.base_kind == "quantity"
             step = _ONE if quantity else self.money_step

@@ -146,10 +146,15 @@ def _ledger_points(value: Decimal | int, what: str) -> Decimal:
     return result
 
 
-def _ledger_utc(t: datetime) -> datetime:
-    """Exact instant: same-zone comparisons in Python look at wall time and ignore fold."""
+def _ledger_aware(t: datetime) -> None:
+    """Refuse a naive time: the ledger compares instants."""
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"datetime {t.isoformat()} has no time zone")
+
+
+def _ledger_utc(t: datetime) -> datetime:
+    """Exact instant: same-zone comparisons in Python look at wall time and ignore fold."""
+    _ledger_aware(t)
     return t.astimezone(UTC)
 
 
@@ -294,8 +299,8 @@ class Ledger:
         if points <= 0:
             raise ValueError(f"earned points must be positive, got {points}")
         for moment in (earned_at, available_at, expires_at):
-            if moment is not None and moment.utcoffset() is None:
-                raise ValueError(f"datetime {moment.isoformat()} has no time zone")
+            if moment is not None:
+                _ledger_aware(moment)
         self.expire(earned_at)
         lot = Lot(points, _LEDGER_ZERO, earned_at, available_at, expires_at, source, reason,
                   self.next_seq)
@@ -325,6 +330,7 @@ class Ledger:
             ends = lot.expires_at
             if lot.remaining <= 0:
                 break
+            # _ledger_not_after, with its same-zone case written out: this runs per lot on every purchase
             if ends is not None and (ends <= as_of if ends.tzinfo is zone and not ends.fold else _ledger_not_after(ends, as_of)):
                 break
         else:
@@ -416,8 +422,7 @@ class Ledger:
         stays bounded; returns how many were dropped. Records a later refund may still
         need (a refund that left a shortfall or clawbacks to undo) are kept. After
         this, reversing a dropped source is a no-op."""
-        if cutoff.utcoffset() is None:
-            raise ValueError(f"datetime {cutoff.isoformat()} has no time zone")
+        _ledger_aware(cutoff)
         dropped = []
         for name, record in self.sources.items():
             if _ledger_not_after(cutoff, record.at):
