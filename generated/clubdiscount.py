@@ -27,7 +27,7 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, cast
@@ -243,7 +243,9 @@ def _periods_check(t: datetime) -> None:
     """Naive datetimes have no zone, so "month" would be ambiguous: refuse them."""
     if not isinstance(t, datetime):
         raise TypeError(f"expected a datetime, got {type(t).__name__}")
-    if t.tzinfo is None or t.utcoffset() is None:
+    tz = t.tzinfo
+    # A ZoneInfo or a fixed offset always has an offset; only a hand-made tzinfo may not.
+    if type(tz) is not ZoneInfo and type(tz) is not timezone and (tz is None or t.utcoffset() is None):
         raise ValueError(f"datetime {t.isoformat()} has no time zone; events must be aware")
 
 
@@ -254,19 +256,32 @@ def _periods_steady(tz: tzinfo, year: int) -> bool:
     """Whether the zone keeps one UTC offset all year (Moscow, Kuwait, UTC): then no
     wall time is skipped or repeated that year and the gap check can be skipped."""
     key = (tz, year)
-    if key not in _PERIODS_STEADY:
+    steady = _PERIODS_STEADY.get(key)
+    if steady is None:
         # Weekly samples: no zone changes its offset and back within a week.
         start = datetime(year, 1, 1)
         offsets = {(start + timedelta(days=7 * week)).replace(tzinfo=tz).utcoffset() for week in range(53)}
         offsets.add(datetime(year, 12, 31, 23, 59, tzinfo=tz).utcoffset())
-        _PERIODS_STEADY[key] = len(offsets) == 1
-    return _PERIODS_STEADY[key]
+        steady = _PERIODS_STEADY[key] = len(offsets) == 1
+    return steady
+
+
+# Whole days as timedeltas, made once each: adding one is then the cheapest step.
+_PERIODS_DAYS: dict[int, timedelta] = {}
+
+
+def _periods_days(n: int) -> timedelta:
+    days = _PERIODS_DAYS.get(n)
+    if days is None:
+        days = _PERIODS_DAYS[n] = timedelta(days=n)
+    return days
 
 
 def _periods_at(tz: tzinfo, wall: datetime) -> datetime:
     """Turn a naive wall time in `tz` into an aware instant (first occurrence; gaps move
     forward)."""
-    candidate = wall.replace(tzinfo=tz, fold=0)
+    # Positional arguments: building a datetime is several times cheaper than replace().
+    candidate = datetime(wall.year, wall.month, wall.day, wall.hour, wall.minute, wall.second, wall.microsecond, tz)
     if _periods_steady(tz, wall.year):
         return candidate
     real = datetime.fromtimestamp(candidate.timestamp(), tz)
@@ -285,6 +300,8 @@ def _periods_wall(t: datetime, wall: datetime) -> datetime:
 
 def _periods_midnight(tz: tzinfo, year: int, month: int, day: int) -> datetime:
     """First instant of a calendar day in `tz`."""
+    if _periods_steady(tz, year):
+        return datetime(year, month, day, 0, 0, 0, 0, tz)
     return _periods_at(tz, datetime(year, month, day))
 
 
@@ -296,10 +313,11 @@ def _periods_utc(t: datetime) -> datetime:
 def add_days(t: datetime, n: int) -> datetime:
     """Same wall time `n` calendar days later (a day across DST is 23 or 25 hours)."""
     _periods_check(t)
-    result = t + timedelta(days=n)  # aware + timedelta is wall-clock arithmetic
+    days = _periods_days(n)
+    result = t + days  # aware + timedelta is wall-clock arithmetic, and its fold is 0
     if _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, result.year):  # type: ignore[arg-type]
-        return result.replace(fold=0) if n else t
-    return _periods_wall(t, t.replace(tzinfo=None) + timedelta(days=n))
+        return result if n else t
+    return _periods_wall(t, t.replace(tzinfo=None) + days)
 
 
 def add_months(t: datetime, n: int) -> datetime:
@@ -313,7 +331,8 @@ def add_months(t: datetime, n: int) -> datetime:
     if day > 28:  # every month has the first 28 days
         day = min(day, calendar.monthrange(year, month)[1])
     if n and _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, year):  # type: ignore[arg-type]
-        return t.replace(year=year, month=month, day=day, fold=0)  # no gap, no repeated hour
+        # No gap, no repeated hour (fold 0); positional arguments, as in _periods_at.
+        return datetime(year, month, day, t.hour, t.minute, t.second, t.microsecond, t.tzinfo)
     return _periods_wall(t, t.replace(tzinfo=None, year=year, month=month, day=day))
 
 
@@ -354,9 +373,12 @@ def start_of_next_year(t: datetime) -> datetime:
     return _periods_midnight(t.tzinfo, t.year + 1, 1, 1)  # type: ignore[arg-type]
 
 
+_PERIODS_UNITS = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
+
+
 def add_duration(t: datetime, amount: int, unit: str) -> datetime:
     """`amount` days, weeks, months or years after t (singular unit words accepted)."""
-    word = unit[:-1] if unit.endswith("s") else unit
+    word = _PERIODS_UNITS.get(unit) or unit
     if word == "day":
         return add_days(t, amount)
     if word == "week":
@@ -2032,6 +2054,7 @@ _ONE = Decimal(1)
 # event ids for a month (an older replay is caught anyway: it comes out of time order).
 _SEEN = _dt.timedelta(days=31)
 _MONTH = _dt.timedelta(days=31)
+_INSTANT = _dt.timedelta(microseconds=1)  # the last instant before a boundary is boundary - _INSTANT
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
@@ -2185,7 +2208,7 @@ class Engine:
         if expiry is not None and expiry.kind == "after-earned" and expiry.duration is not None:
             expires_at = self.add(at, expiry.duration)
             if expiry.end_of_month:
-                expires_at = start_of_next_month(expires_at - _dt.timedelta(microseconds=1))
+                expires_at = start_of_next_month(expires_at - _INSTANT)
         self.ledger(customer, wallet.name).earn(amount, at, available_at, expires_at, source, reason)
         out.earned.append((wallet.name, amount, reason, available_at))
 
@@ -2416,7 +2439,7 @@ class Engine:
         boundary = self.next_review(customer.reviewed_at, step)
         while boundary <= at:
             if not customer.tier_manual:
-                rank = self.qualified(self.metric_value(customer, boundary - _dt.timedelta(microseconds=1)))
+                rank = self.qualified(self.metric_value(customer, boundary - _INSTANT))
                 if rank < customer.tier:
                     customer.tier = customer.tier - 1 if tiers.downgrade == "one step" else max(rank, 0)
             customer.reviewed_at = boundary

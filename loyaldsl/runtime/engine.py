@@ -51,6 +51,7 @@ _ONE = Decimal(1)
 # event ids for a month (an older replay is caught anyway: it comes out of time order).
 _SEEN = _dt.timedelta(days=31)
 _MONTH = _dt.timedelta(days=31)
+_INSTANT = _dt.timedelta(microseconds=1)  # the last instant before a boundary is boundary - _INSTANT
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
@@ -204,7 +205,7 @@ class Engine:
         if expiry is not None and expiry.kind == "after-earned" and expiry.duration is not None:
             expires_at = self.add(at, expiry.duration)
             if expiry.end_of_month:
-                expires_at = start_of_next_month(expires_at - _dt.timedelta(microseconds=1))
+                expires_at = start_of_next_month(expires_at - _INSTANT)
         self.ledger(customer, wallet.name).earn(amount, at, available_at, expires_at, source, reason)
         out.earned.append((wallet.name, amount, reason, available_at))
 
@@ -435,7 +436,7 @@ class Engine:
         boundary = self.next_review(customer.reviewed_at, step)
         while boundary <= at:
             if not customer.tier_manual:
-                rank = self.qualified(self.metric_value(customer, boundary - _dt.timedelta(microseconds=1)))
+                rank = self.qualified(self.metric_value(customer, boundary - _INSTANT))
                 if rank < customer.tier:
                     customer.tier = customer.tier - 1 if tiers.downgrade == "one step" else max(rank, 0)
             customer.reviewed_at = boundary

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 _PERIODS_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -28,7 +29,9 @@ def _periods_check(t: datetime) -> None:
     """Naive datetimes have no zone, so "month" would be ambiguous: refuse them."""
     if not isinstance(t, datetime):
         raise TypeError(f"expected a datetime, got {type(t).__name__}")
-    if t.tzinfo is None or t.utcoffset() is None:
+    tz = t.tzinfo
+    # A ZoneInfo or a fixed offset always has an offset; only a hand-made tzinfo may not.
+    if type(tz) is not ZoneInfo and type(tz) is not timezone and (tz is None or t.utcoffset() is None):
         raise ValueError(f"datetime {t.isoformat()} has no time zone; events must be aware")
 
 
@@ -39,19 +42,32 @@ def _periods_steady(tz: tzinfo, year: int) -> bool:
     """Whether the zone keeps one UTC offset all year (Moscow, Kuwait, UTC): then no
     wall time is skipped or repeated that year and the gap check can be skipped."""
     key = (tz, year)
-    if key not in _PERIODS_STEADY:
+    steady = _PERIODS_STEADY.get(key)
+    if steady is None:
         # Weekly samples: no zone changes its offset and back within a week.
         start = datetime(year, 1, 1)
         offsets = {(start + timedelta(days=7 * week)).replace(tzinfo=tz).utcoffset() for week in range(53)}
         offsets.add(datetime(year, 12, 31, 23, 59, tzinfo=tz).utcoffset())
-        _PERIODS_STEADY[key] = len(offsets) == 1
-    return _PERIODS_STEADY[key]
+        steady = _PERIODS_STEADY[key] = len(offsets) == 1
+    return steady
+
+
+# Whole days as timedeltas, made once each: adding one is then the cheapest step.
+_PERIODS_DAYS: dict[int, timedelta] = {}
+
+
+def _periods_days(n: int) -> timedelta:
+    days = _PERIODS_DAYS.get(n)
+    if days is None:
+        days = _PERIODS_DAYS[n] = timedelta(days=n)
+    return days
 
 
 def _periods_at(tz: tzinfo, wall: datetime) -> datetime:
     """Turn a naive wall time in `tz` into an aware instant (first occurrence; gaps move
     forward)."""
-    candidate = wall.replace(tzinfo=tz, fold=0)
+    # Positional arguments: building a datetime is several times cheaper than replace().
+    candidate = datetime(wall.year, wall.month, wall.day, wall.hour, wall.minute, wall.second, wall.microsecond, tz)
     if _periods_steady(tz, wall.year):
         return candidate
     real = datetime.fromtimestamp(candidate.timestamp(), tz)
@@ -70,6 +86,8 @@ def _periods_wall(t: datetime, wall: datetime) -> datetime:
 
 def _periods_midnight(tz: tzinfo, year: int, month: int, day: int) -> datetime:
     """First instant of a calendar day in `tz`."""
+    if _periods_steady(tz, year):
+        return datetime(year, month, day, 0, 0, 0, 0, tz)
     return _periods_at(tz, datetime(year, month, day))
 
 
@@ -81,10 +99,11 @@ def _periods_utc(t: datetime) -> datetime:
 def add_days(t: datetime, n: int) -> datetime:
     """Same wall time `n` calendar days later (a day across DST is 23 or 25 hours)."""
     _periods_check(t)
-    result = t + timedelta(days=n)  # aware + timedelta is wall-clock arithmetic
+    days = _periods_days(n)
+    result = t + days  # aware + timedelta is wall-clock arithmetic, and its fold is 0
     if _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, result.year):  # type: ignore[arg-type]
-        return result.replace(fold=0) if n else t
-    return _periods_wall(t, t.replace(tzinfo=None) + timedelta(days=n))
+        return result if n else t
+    return _periods_wall(t, t.replace(tzinfo=None) + days)
 
 
 def add_months(t: datetime, n: int) -> datetime:
@@ -98,7 +117,8 @@ def add_months(t: datetime, n: int) -> datetime:
     if day > 28:  # every month has the first 28 days
         day = min(day, calendar.monthrange(year, month)[1])
     if n and _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, year):  # type: ignore[arg-type]
-        return t.replace(year=year, month=month, day=day, fold=0)  # no gap, no repeated hour
+        # No gap, no repeated hour (fold 0); positional arguments, as in _periods_at.
+        return datetime(year, month, day, t.hour, t.minute, t.second, t.microsecond, t.tzinfo)
     return _periods_wall(t, t.replace(tzinfo=None, year=year, month=month, day=day))
 
 
@@ -139,9 +159,12 @@ def start_of_next_year(t: datetime) -> datetime:
     return _periods_midnight(t.tzinfo, t.year + 1, 1, 1)  # type: ignore[arg-type]
 
 
+_PERIODS_UNITS = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
+
+
 def add_duration(t: datetime, amount: int, unit: str) -> datetime:
     """`amount` days, weeks, months or years after t (singular unit words accepted)."""
-    word = unit[:-1] if unit.endswith("s") else unit
+    word = _PERIODS_UNITS.get(unit) or unit
     if word == "day":
         return add_days(t, amount)
     if word == "week":

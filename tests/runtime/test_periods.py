@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -173,6 +173,32 @@ def test_naive_datetimes_are_refused() -> None:
         add_months(datetime(2026, 1, 1), 1)
     with pytest.raises(ValueError):
         start_of_month(datetime(2026, 1, 1))
+
+
+class _NoOffset(tzinfo):
+    """A hand-made zone that gives no offset: as good as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_a_zone_without_an_offset_is_refused() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        add_days(datetime(2026, 1, 1, tzinfo=_NoOffset()), 1)
+    # A fixed offset is a zone: accepted on the fast path.
+    assert add_days(datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=3))), 1) == datetime(2026, 1, 2, tzinfo=timezone(timedelta(hours=3)))
+
+
+def test_results_in_a_steady_zone_are_first_occurrences() -> None:
+    """Moscow repeats no hour, so every result has fold 0 even when the input says 1."""
+    t = msk(2026, 1, 31, 10, 30).replace(fold=1)
+    for result in (add_days(t, 1), add_months(t, 1), add_months(t, -13), start_of_next_month(t), window_start(t, "rolling-months", 12)):
+        assert result is not None and result.fold == 0 and result.tzinfo is MSK
+    assert wall(add_months(t, 1)) == (2026, 2, 28, 10, 30, 0, 0)
+    assert wall(add_duration(t, 2, "weeks")) == (2026, 2, 14, 10, 30, 0, 0)
 
 
 zones = st.sampled_from([MSK, NYC])
