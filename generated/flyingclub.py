@@ -24,6 +24,7 @@ import bisect
 import calendar
 import copy
 import datetime as _dt
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,8 +220,9 @@ def money_rounder(code: str, rounding: str = "half-even") -> Callable[[Decimal],
     mode = _currency_mode(rounding)
 
     def rounder(amount: Decimal) -> Decimal:
-        result = amount.quantize(quantum, rounding=mode)
-        return result.copy_abs() if result.is_zero() else result
+        # Positional rounding and truth testing: half the cost of keywords and is_zero().
+        result = amount.quantize(quantum, mode)
+        return result if result else result.copy_abs()
 
     return rounder
 
@@ -264,6 +266,12 @@ def _periods_steady(tz: tzinfo, year: int) -> bool:
         offsets.add(datetime(year, 12, 31, 23, 59, tzinfo=tz).utcoffset())
         steady = _PERIODS_STEADY[key] = len(offsets) == 1
     return steady
+
+
+def steady_zone(tz: tzinfo | None, year: int) -> bool:
+    """Whether `tz` keeps one UTC offset all through `year`: wall-clock arithmetic there
+    never meets a gap or a repeated hour (callers may remember results by month)."""
+    return tz is not None and _periods_steady(tz, year)
 
 
 # Whole days as timedeltas, made once each: adding one is then the cheapest step.
@@ -491,8 +499,13 @@ def band_reached(band: Band, value: Decimal) -> bool:
 
 def slab_rate(bands: Sequence[Band], value: Decimal) -> Decimal | None:
     """The rate of the highest band whose edge `value` passes; None below the first."""
+    return rate_in_order(bands_in_order(bands), value)
+
+
+def rate_in_order(ordered: Sequence[Band], value: Decimal) -> Decimal | None:
+    """slab_rate on bands already in `bands_in_order` order (a scale's, sorted once)."""
     rate: Decimal | None = None
-    for band in bands_in_order(bands):
+    for band in ordered:
         if band_reached(band, value):
             rate = band.rate
         else:
@@ -670,6 +683,8 @@ class InsufficientPoints(ValueError):
 
 def _ledger_points(value: Decimal | int, what: str) -> Decimal:
     """Accept Decimal or int points; refuse float and bool, which hide rounding bugs."""
+    if type(value) is Decimal and value.is_finite():
+        return value  # what the engine always passes: a Decimal is immutable, no copy needed
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise TypeError(f"{what} must be a Decimal, got {type(value).__name__}")
     result = Decimal(value)
@@ -679,8 +694,9 @@ def _ledger_points(value: Decimal | int, what: str) -> Decimal:
 
 
 def _ledger_aware(t: datetime) -> None:
-    """Refuse a naive time: the ledger compares instants."""
-    if t.tzinfo is None or t.utcoffset() is None:
+    """Refuse a naive time: the ledger compares instants. (A ZoneInfo always gives an
+    offset: the engine's times skip asking.)"""
+    if type(t.tzinfo) is not ZoneInfo and (t.tzinfo is None or t.utcoffset() is None):
         raise ValueError(f"datetime {t.isoformat()} has no time zone")
 
 
@@ -963,7 +979,7 @@ class Ledger:
                 # (One dated earlier than its place, a birthday bonus given late, goes
                 # when those before it have.)
                 break
-            if record.shortfall == 0 and all(draw.amount == 0 for draw in record.claws):
+            if record.shortfall == 0 and (not record.claws or all(draw.amount == 0 for draw in record.claws)):
                 dropped.append(name)
         for name in dropped:
             del self.sources[name]
@@ -2059,10 +2075,26 @@ DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
 _REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
+# Engine.add: a duration's unit -> the calendar step and how many of it one unit is.
+_ADD_BY_UNIT: dict[str, tuple[Callable[[_dt.datetime, int], _dt.datetime], int]] = {
+    "day": (add_days, 1), "days": (add_days, 1), "week": (add_days, 7), "weeks": (add_days, 7),
+    "month": (add_months, 1), "months": (add_months, 1), "year": (add_months, 12), "years": (add_months, 12),
+}
+_MONTH_UNITS = frozenset({"month", "months", "year", "years"})
+_MIDNIGHT = _dt.time(0)
 
 
 def _entry_time(entry: list[Any]) -> _dt.datetime:
     return entry[0]  # type: ignore[no-any-return]
+
+
+def entries_total(entries: list[list[Any]]) -> Decimal:
+    """The sum of dated entries' values (a tier or scale window, once pruned). map over
+    itemgetter, not a generator: it runs on every purchase of a program with tiers."""
+    return sum(map(_entry_value, entries), _ZERO)
+
+
+_entry_value = operator.itemgetter(1)
 
 
 def add_dated(entries: list[list[Any]], at: _dt.datetime, value: Any) -> None:
@@ -2104,6 +2136,9 @@ class Engine:
         self.windowed_scales = [s for s in self.scales if s.window is not None]
         self.scale_steps = {s.name: bands_in_order(s.bands) for s in self.scales}
         self.money_step = Decimal(1).scaleb(-minor_unit(spec.currency))
+        self.step_notes = {s.name: self._step_notes(s) for s in self.scales}
+        self.point_quanta = {wallet.name: wallet.quantum for wallet in spec.wallets}  # WalletSpec.quantum makes a Decimal per call
+        self._expiry_by_month: dict[tuple[Any, ...], _dt.datetime] = {}  # expiry_after_earning's memory
         self.has_exclusions = any(isinstance(s, OfferSpec) and s.exclusions for s in spec.sources)
         self.purchase_earns = [
             (wallet, any(m.items is not None for m in wallet.multipliers), [e for e in wallet.earns if e.kind not in NOT_PURCHASE_EARNS])
@@ -2192,23 +2227,44 @@ class Engine:
 
     def quantize_points(self, wallet: WalletSpec, amount: Decimal) -> Decimal:
         """Points are floored to the wallet's precision: 105 RUB at 1 per 10 is 10."""
-        return amount.quantize(wallet.quantum, rounding=ROUND_FLOOR) if amount > 0 else _ZERO
+        return amount.quantize(self.point_quanta[wallet.name], ROUND_FLOOR) if amount > 0 else _ZERO  # positional: cheaper
 
 
     def add(self, at: _dt.datetime, duration: DurationSpec) -> _dt.datetime:
-        return add_duration(at, duration.amount, duration.unit)
+        step = _ADD_BY_UNIT.get(duration.unit)
+        if step is None:
+            return add_duration(at, duration.amount, duration.unit)  # says which units there are
+        return step[0](at, duration.amount * step[1])
+
+    def expiry_after_earning(self, wallet: WalletSpec, at: _dt.datetime) -> _dt.datetime | None:
+        """When points of `wallet` earned at `at` expire (None: they do not)."""
+        expiry = wallet.expiry
+        if expiry is None or expiry.kind != "after-earned" or expiry.duration is None:
+            return None
+        if not expiry.end_of_month:
+            return self.add(at, expiry.duration)
+        # "N months, at the end of the month": every instant of a month gives the same
+        # answer, but 00:00 on the 1st (N months on is then a month start itself), as
+        # long as the zone keeps one offset (no wall time moved by a gap). Remembered per
+        # month: points are earned on nearly every purchase.
+        monthly = expiry.duration.unit in _MONTH_UNITS
+        key = (wallet.name, at.tzinfo, at.year, at.month, at.day == 1 and at.time() == _MIDNIGHT)
+        if monthly:
+            known = self._expiry_by_month.get(key)
+            if known is not None:
+                return known
+        moved = self.add(at, expiry.duration)
+        expires_at = start_of_next_month(moved - _INSTANT)
+        if monthly and all(steady_zone(at.tzinfo, year) for year in (at.year, moved.year, expires_at.year)):
+            self._expiry_by_month[key] = expires_at
+        return expires_at
 
     def earn(self, customer: CustomerState, wallet: WalletSpec, amount: Decimal, at: _dt.datetime, source: str, reason: str, out: Outcome, pending: bool = True) -> None:
         amount = self.quantize_points(wallet, amount)
         if amount <= 0:
             return
         available_at = self.add(at, wallet.pending) if (pending and wallet.pending) else at
-        expires_at = None
-        expiry = wallet.expiry
-        if expiry is not None and expiry.kind == "after-earned" and expiry.duration is not None:
-            expires_at = self.add(at, expiry.duration)
-            if expiry.end_of_month:
-                expires_at = start_of_next_month(expires_at - _INSTANT)
+        expires_at = self.expiry_after_earning(wallet, at)
         self.ledger(customer, wallet.name).earn(amount, at, available_at, expires_at, source, reason)
         out.earned.append((wallet.name, amount, reason, available_at))
 
@@ -2403,7 +2459,7 @@ class Engine:
         assert tiers is not None
         # Pruned to the window at `at`, the entries are exactly what the metric counts.
         customer.tier_entries = self.prune_entries(customer.tier_entries, tiers.window, at)
-        rank = self.qualified(sum((entry[1] for entry in customer.tier_entries), _ZERO))
+        rank = self.qualified(entries_total(customer.tier_entries))
         if rank > customer.tier:
             customer.tier = rank
             customer.tier_manual = False
@@ -2415,7 +2471,7 @@ class Engine:
         """Keep what a window can still count (memory stays bounded per customer)."""
         if window is None or window.kind == "lifetime":
             if len(entries) > 1:
-                return [[entries[-1][0], sum((e[1] for e in entries), _ZERO)]]
+                return [[entries[-1][0], entries_total(entries)]]
             return entries
         start = self.window_start(window, at)
         if start is None or not entries or entries[0][0] >= start:
@@ -2784,7 +2840,7 @@ class Engine:
             if scale.base_kind == "quantity":
                 return basket.marginal_units(scale.bands, int(prior) + 1, indexes)
             return basket.allocate(self.round(marginal_amount_discount(scale.bands, prior, prior + value)), indexes)
-        rate = slab_rate(scale.bands, prior + value)
+        rate = rate_in_order(self.scale_steps[scale.name], prior + value)
         if not rate:
             return basket.zeros()
         if scale.base_kind == "quantity":
@@ -2809,17 +2865,26 @@ class Engine:
 
     def next_step_note(self, scale: ScaleSpec, value: Decimal) -> str | None:
         """The nudge toward the first step of `scale` that `value` has not reached."""
-        for band in self.scale_steps[scale.name]:
+        for band, beyond, what in self.step_notes[scale.name]:
             if band_reached(band, value):
                 continue
-            quantity = scale.base_kind == "quantity"
-            step = _ONE if quantity else self.money_step
-            need = band.threshold - value + (_ZERO if band.inclusive else step)
-            amount = f"{int(need)} more item{'s' if need != 1 else ''}" if quantity else f"{format_money(need, self.spec.currency)} more"
+            need = band.threshold - value + beyond
+            if scale.base_kind == "quantity":
+                return f"{int(need)} more item{'s' if need != 1 else ''} {what}"
+            return f"{format_money(need, self.spec.currency)} more {what}"
+        return None
+
+    def _step_notes(self, scale: ScaleSpec) -> list[tuple[Band, Decimal, str]]:
+        """Per step of `scale`, in order: how far past the edge counts as reaching it (0
+        for `from`, one unit or item for `over`) and the note's words after the amount.
+        Worked out once: a scale's note is written on every purchase it sees."""
+        unit = _ONE if scale.base_kind == "quantity" else self.money_step
+        notes = []
+        for band in self.scale_steps[scale.name]:
             rate = f"{(band.rate * 100).normalize():f}%"
             what = f"the part above {band.threshold:,} gets {rate} off" if scale.marginal else f"gets {rate} off"
-            return f"{amount} {what} ({scale.name})"
-        return None
+            notes.append((band, _ZERO if band.inclusive else unit, f"{what} ({scale.name})"))
+        return notes
 
     def use_coupon(self, customer: CustomerState, name: str) -> None:
         for holding in customer.coupons:
@@ -3113,7 +3178,7 @@ class Engine:
         if tiers is not None and tiers.returns_lower_at_once and not customer.tier_manual:
             # `returns lower the tier at once`: the tier the metric now earns, never higher.
             customer.tier_entries = self.prune_entries(customer.tier_entries, tiers.window, at)
-            qualified = self.qualified(sum((entry[1] for entry in customer.tier_entries), _ZERO))
+            qualified = self.qualified(entries_total(customer.tier_entries))
             customer.tier = min(customer.tier, qualified)
         for name, base in record.scale_values.items():
             scale = self.sources_by_name[name]
@@ -3589,6 +3654,9 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     elif event.id in customer.seen or customer.birth_date is not None or customer.coupons or (customer.last_event_at is not None and at < customer.last_event_at):
         return None
     out = Outcome(event.id, event.customer, "purchase", at)
+    # The lists this path fills on most purchases, made now: cheaper than Outcome's
+    # make-on-first-use.
+    out.earned = []
 
     # Time has passed since the customer's last event: points expire, tiers are reviewed.
     engine.settle(customer, at, out)

@@ -38,8 +38,13 @@ def band_reached(band: Band, value: Decimal) -> bool:
 
 def slab_rate(bands: Sequence[Band], value: Decimal) -> Decimal | None:
     """The rate of the highest band whose edge `value` passes; None below the first."""
+    return rate_in_order(bands_in_order(bands), value)
+
+
+def rate_in_order(ordered: Sequence[Band], value: Decimal) -> Decimal | None:
+    """slab_rate on bands already in `bands_in_order` order (a scale's, sorted once)."""
     rate: Decimal | None = None
-    for band in bands_in_order(bands):
+    for band in ordered:
         if band_reached(band, value):
             rate = band.rate
         else:

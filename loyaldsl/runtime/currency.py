@@ -109,8 +109,9 @@ def money_rounder(code: str, rounding: str = "half-even") -> Callable[[Decimal],
     mode = _currency_mode(rounding)
 
     def rounder(amount: Decimal) -> Decimal:
-        result = amount.quantize(quantum, rounding=mode)
-        return result.copy_abs() if result.is_zero() else result
+        # Positional rounding and truth testing: half the cost of keywords and is_zero().
+        result = amount.quantize(quantum, mode)
+        return result if result else result.copy_abs()
 
     return rounder
 

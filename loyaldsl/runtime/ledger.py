@@ -138,6 +138,8 @@ class InsufficientPoints(ValueError):
 
 def _ledger_points(value: Decimal | int, what: str) -> Decimal:
     """Accept Decimal or int points; refuse float and bool, which hide rounding bugs."""
+    if type(value) is Decimal and value.is_finite():
+        return value  # what the engine always passes: a Decimal is immutable, no copy needed
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise TypeError(f"{what} must be a Decimal, got {type(value).__name__}")
     result = Decimal(value)
@@ -147,8 +149,9 @@ def _ledger_points(value: Decimal | int, what: str) -> Decimal:
 
 
 def _ledger_aware(t: datetime) -> None:
-    """Refuse a naive time: the ledger compares instants."""
-    if t.tzinfo is None or t.utcoffset() is None:
+    """Refuse a naive time: the ledger compares instants. (A ZoneInfo always gives an
+    offset: the engine's times skip asking.)"""
+    if type(t.tzinfo) is not ZoneInfo and (t.tzinfo is None or t.utcoffset() is None):
         raise ValueError(f"datetime {t.isoformat()} has no time zone")
 
 
@@ -431,7 +434,7 @@ class Ledger:
                 # (One dated earlier than its place, a birthday bonus given late, goes
                 # when those before it have.)
                 break
-            if record.shortfall == 0 and all(draw.amount == 0 for draw in record.claws):
+            if record.shortfall == 0 and (not record.claws or all(draw.amount == 0 for draw in record.claws)):
                 dropped.append(name)
         for name in dropped:
             del self.sources[name]

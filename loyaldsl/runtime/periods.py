@@ -52,6 +52,12 @@ def _periods_steady(tz: tzinfo, year: int) -> bool:
     return steady
 
 
+def steady_zone(tz: tzinfo | None, year: int) -> bool:
+    """Whether `tz` keeps one UTC offset all through `year`: wall-clock arithmetic there
+    never meets a gap or a repeated hour (callers may remember results by month)."""
+    return tz is not None and _periods_steady(tz, year)
+
+
 # Whole days as timedeltas, made once each: adding one is then the cheapest step.
 _PERIODS_DAYS: dict[int, timedelta] = {}
 

@@ -1,0 +1,76 @@
+"""The engine's own date shortcuts give what the calendar functions give."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loyaldsl.runtime.engine import Engine
+from loyaldsl.runtime.periods import add_duration, start_of_next_month
+from loyaldsl.runtime.spec import DurationSpec, ExpirySpec, ProgramSpec, WalletSpec
+
+MSK = ZoneInfo("Europe/Moscow")
+NYC = ZoneInfo("America/New_York")
+
+
+def engine_for(zone: str, *durations: DurationSpec) -> Engine:
+    wallets = tuple(
+        WalletSpec(f"w{index}", expiry=ExpirySpec("after-earned", duration, end_of_month=True))
+        for index, duration in enumerate(durations)
+    )
+    return Engine(ProgramSpec("dates", None, "", "RUB", "half-even", zone, wallets=wallets))
+
+
+DURATIONS = (DurationSpec(12, "months"), DurationSpec(1, "year"), DurationSpec(45, "days"), DurationSpec(2, "weeks"))
+ENGINES = {zone: engine_for(zone, *DURATIONS) for zone in ("Europe/Moscow", "America/New_York")}
+
+# Times that land on the edges the month memory must keep apart: the first instant of a
+# month, the last instant before it, and ordinary times, in a zone with one offset and
+# in one with daylight saving time.
+edges = st.sampled_from([(1, 0, 0, 0), (1, 0, 0, 1), (1, 0, 1, 0), (28, 23, 59, 59), (31, 23, 59, 59), (15, 12, 0, 0), (1, 2, 30, 0)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(sorted(ENGINES)),
+    year=st.integers(2020, 2030),
+    month=st.integers(1, 12),
+    edge=edges,
+    index=st.integers(0, len(DURATIONS) - 1),
+    microsecond=st.sampled_from([0, 1, 999_999]),
+)
+def test_expiry_at_the_end_of_the_month_matches_the_calendar(
+    zone: str, year: int, month: int, edge: tuple[int, int, int, int], index: int, microsecond: int
+) -> None:
+    engine = ENGINES[zone]
+    day, hour, minute, second = edge
+    try:
+        at = datetime(year, month, day, hour, minute, second, microsecond, engine.zone)
+    except ValueError:
+        return  # no 31st in this month
+    at = at.astimezone(engine.zone)  # a wall time in a gap becomes a real instant
+    wallet = engine.spec.wallets[index]
+    duration = DURATIONS[index]
+    expected = start_of_next_month(add_duration(at, duration.amount, duration.unit) - timedelta(microseconds=1))
+    # Asked twice: the second answer may come from the engine's memory of the month.
+    assert engine.expiry_after_earning(wallet, at) == expected
+    assert engine.expiry_after_earning(wallet, at) == expected
+
+
+def test_the_first_instant_of_a_month_is_its_own_case() -> None:
+    engine = engine_for("Europe/Moscow", DurationSpec(12, "months"))
+    wallet = engine.spec.wallets[0]
+    # Remembered for March after an ordinary time: the 1st at 00:00 must not reuse it.
+    assert engine.expiry_after_earning(wallet, datetime(2026, 3, 10, 12, tzinfo=MSK)) == datetime(2027, 4, 1, tzinfo=MSK)
+    assert engine.expiry_after_earning(wallet, datetime(2026, 3, 1, tzinfo=MSK)) == datetime(2027, 3, 1, tzinfo=MSK)
+    assert engine.expiry_after_earning(wallet, datetime(2026, 3, 1, 0, 0, 1, tzinfo=MSK)) == datetime(2027, 4, 1, tzinfo=MSK)
+
+
+def test_engine_add_covers_every_unit() -> None:
+    engine = ENGINES["America/New_York"]
+    at = datetime(2026, 1, 31, 9, tzinfo=NYC)
+    for unit in ("day", "days", "week", "weeks", "month", "months", "year", "years"):
+        assert engine.add(at, DurationSpec(3, unit)) == add_duration(at, 3, unit)
