@@ -1963,6 +1963,9 @@ class CustomerState:
     coupons: list[Holding] = field(default_factory=list)
     uses: dict[str, int] = field(default_factory=dict)
     purchases: dict[str, PurchaseRecord] = field(default_factory=dict)
+    # Not state: until this instant no refund record or event id is old enough to drop
+    # (Engine.forget). Worked out again after a load; never saved or compared.
+    forget_due: _dt.datetime | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -2303,25 +2306,35 @@ class Engine:
         """Drop what no later event can need: refund records past the refund window
         (and the ledger's records of them a month later, for monthly credits), event ids
         older than a month. Records are kept in time order (a customer's events come in
-        time order), so dropping from the front stops at the first one kept."""
+        time order), so dropping from the front stops at the first one kept.
+
+        Refund records and event ids are made at the time of the event being processed,
+        never earlier, so `customer.forget_due` (when the oldest of them, or the next one
+        made, is first old enough to drop) lets most events skip looking at them."""
         horizon = at - self.keep_records
+        for ledger in customer.wallets.values():  # ledger records may be dated earlier: looked at every time
+            if ledger.sources and next(iter(ledger.sources.values())).at < horizon - _MONTH:
+                ledger.forget_before(horizon - _MONTH)
+        due = customer.forget_due
+        if due is not None and at <= due:
+            return
         purchases = customer.purchases
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
             if purchases[oldest].at >= horizon:
                 break
             del purchases[oldest]
-        for ledger in customer.wallets.values():
-            if ledger.sources and next(iter(ledger.sources.values())).at < horizon - _MONTH:
-                ledger.forget_before(horizon - _MONTH)
         seen = customer.seen
-        if seen:
-            since = at - _SEEN
-            while seen:
-                oldest = next(iter(seen))
-                if seen[oldest] >= since:
-                    break
-                del seen[oldest]
+        since = at - _SEEN
+        while seen:
+            oldest = next(iter(seen))
+            if seen[oldest] >= since:
+                break
+            del seen[oldest]
+        # A record is dropped once `at` is past its time + keep_records; an id, past + _SEEN.
+        record_due = purchases[next(iter(purchases))].at + self.keep_records if purchases else at + self.keep_records
+        seen_due = seen[next(iter(seen))] + _SEEN if seen else at + _SEEN
+        customer.forget_due = min(record_due, seen_due)
 
     def expire_wallets(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
         for wallet in self.spec.wallets:

@@ -125,6 +125,9 @@ class CustomerState:
     coupons: list[Holding] = field(default_factory=list)
     uses: dict[str, int] = field(default_factory=dict)
     purchases: dict[str, PurchaseRecord] = field(default_factory=dict)
+    # Not state: until this instant no refund record or event id is old enough to drop
+    # (Engine.forget). Worked out again after a load; never saved or compared.
+    forget_due: _dt.datetime | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

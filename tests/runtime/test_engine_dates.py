@@ -1,8 +1,10 @@
-"""The engine's own date shortcuts give what the calendar functions give."""
+"""The engine's own shortcuts on time (a month's expiry remembered, a customer's
+records looked at only when one is due to go) give what the plain way gives."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from loyaldsl.runtime.engine import Engine
 from loyaldsl.runtime.periods import add_duration, start_of_next_month
 from loyaldsl.runtime.spec import DurationSpec, ExpirySpec, ProgramSpec, WalletSpec
+from loyaldsl.runtime.state import CustomerState, LineDraft, PurchaseRecord
 
 MSK = ZoneInfo("Europe/Moscow")
 NYC = ZoneInfo("America/New_York")
@@ -74,3 +77,25 @@ def test_engine_add_covers_every_unit() -> None:
     at = datetime(2026, 1, 31, 9, tzinfo=NYC)
     for unit in ("day", "days", "week", "weeks", "month", "months", "year", "years"):
         assert engine.add(at, DurationSpec(3, unit)) == add_duration(at, 3, unit)
+
+
+@settings(max_examples=150, deadline=None)
+@given(gaps=st.lists(st.integers(0, 40 * 24 * 60), min_size=1, max_size=40), window=st.integers(1, 60))
+def test_forget_drops_exactly_what_is_past_its_time(gaps: list[int], window: int) -> None:
+    """Engine.forget skips its look until `forget_due`; what it keeps must still be
+    exactly the refund records inside the refund window and the ids of the last 31
+    days, as if it looked every time."""
+    spec = ProgramSpec("forget", None, "", "RUB", "half-even", "Europe/Moscow", refund_window=DurationSpec(window, "days"))
+    engine = Engine(spec)
+    customer = CustomerState("ann")
+    at = datetime(2026, 1, 1, tzinfo=MSK)
+    made: list[tuple[str, datetime]] = []
+    for number, gap in enumerate(gaps):
+        at += timedelta(minutes=gap)
+        engine.forget(customer, at)
+        assert list(customer.purchases) == [name for name, t in made if t >= at - engine.keep_records]
+        assert list(customer.seen) == [name for name, t in made if t >= at - timedelta(days=31)]
+        name = f"p{number}"
+        customer.purchases[name] = PurchaseRecord(at, LineDraft([], []), Decimal(0))
+        customer.seen[name] = at
+        made.append((name, at))
