@@ -2250,15 +2250,15 @@ class Engine:
         # answer, but 00:00 on the 1st (N months on is then a month start itself), as
         # long as the zone keeps one offset (no wall time moved by a gap). Remembered per
         # month: points are earned on nearly every purchase.
-        monthly = expiry.duration.unit in _MONTH_UNITS
-        key = (wallet.name, at.tzinfo, at.year, at.month, at.day == 1 and at.time() == _MIDNIGHT)
-        if monthly:
+        moved_by_months = expiry.duration.unit in _MONTH_UNITS  # days would move the day
+        if moved_by_months:
+            key = (wallet.name, at.tzinfo, at.year, at.month, at.day == 1 and at.time() == _MIDNIGHT)
             known = self._expiry_by_month.get(key)
             if known is not None:
                 return known
         moved = self.add(at, expiry.duration)
         expires_at = start_of_next_month(moved - _INSTANT)
-        if monthly and all(steady_zone(at.tzinfo, year) for year in (at.year, moved.year, expires_at.year)):
+        if moved_by_months and all(steady_zone(at.tzinfo, year) for year in (at.year, moved.year, expires_at.year)):
             self._expiry_by_month[key] = expires_at
         return expires_at
 
