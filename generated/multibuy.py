@@ -1882,11 +1882,14 @@ class LineDraft:
     price per unit (a division per line) and the spread over the lines of an order
     discount taken last wait until a return or a save asks for them."""
 
-    sold: Sequence[Any]  # the purchase's lines (each with .product and .quantity)
+    sold: Sequence[Any]  # the purchase's lines (each with .product, .category and .quantity)
     nets: list[Decimal]  # each line's net, before `cut`
     cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` on demand
     cut_lines: list[int] = field(default_factory=list)
     quantum: Decimal = _STATE_ZERO  # the currency's minor unit, for the spread
+
+    def categories(self) -> list[str]:
+        return [line.category for line in self.sold]
 
     def lines(self) -> list[list[Any]]:
         nets = self.nets
@@ -1913,7 +1916,7 @@ class PurchaseRecord:
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
     refunded_money: Decimal = _STATE_ZERO
     applied: list[str] = field(default_factory=list)  # offers whose uses it counted
-    categories: list[str] = field(default_factory=list)  # per line, for scale counts
+    category_data: list[str] | None = None  # per line, for scale counts; read through `categories`
     points_metric: Decimal = _STATE_ZERO
     stamped: dict[str, list[int]] = field(init=False)  # card -> stamped units per line
     stamp_money: dict[str, Decimal] = field(init=False)  # card -> money counted toward stamps
@@ -1935,7 +1938,19 @@ class PurchaseRecord:
         """Per line [product, units left, net per unit], worked out on first use."""
         data = self.line_data
         if isinstance(data, LineDraft):
+            if self.category_data is None:  # the sold lines go with the draft
+                self.category_data = data.categories()
             data = self.line_data = data.lines()
+        return data
+
+    @property
+    def categories(self) -> list[str]:
+        """Per line, its category: taken from the sold lines on first use (a record
+        made from a purchase), else as saved."""
+        data = self.category_data
+        if data is None:
+            draft = self.line_data
+            data = self.category_data = draft.categories() if isinstance(draft, LineDraft) else []
         return data
 
 
@@ -2623,7 +2638,6 @@ class Engine:
             basket.total,
             redeemed=ctx.redeemed,
             applied=[source.name for source in applied if isinstance(source, OfferSpec)],
-            categories=[line.category for line in basket.lines],
         )
         for source in applied:
             self.give(customer, source, purchase.id, at, out, record)
@@ -3353,7 +3367,7 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
             redeemed=Decimal(rec["redeemed"]),
             refunded_money=Decimal(rec["refunded_money"]),
             applied=list(rec["applied"]),
-            categories=list(rec["categories"]),
+            category_data=list(rec["categories"]),
             points_metric=Decimal(rec["points_metric"]),
         )
         record.stamped = {k: list(v) for k, v in rec["stamped"].items()}
@@ -3741,7 +3755,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         total,
         redeemed=redeemed,
         applied=applied_offers,
-        categories=[line.category for line in lines],
     )
 
     customer.purchases[event.id] = record

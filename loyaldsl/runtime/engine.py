@@ -604,7 +604,6 @@ class Engine:
             basket.total,
             redeemed=ctx.redeemed,
             applied=[source.name for source in applied if isinstance(source, OfferSpec)],
-            categories=[line.category for line in basket.lines],
         )
         for source in applied:
             self.give(customer, source, purchase.id, at, out, record)

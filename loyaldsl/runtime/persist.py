@@ -99,7 +99,7 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
             redeemed=Decimal(rec["redeemed"]),
             refunded_money=Decimal(rec["refunded_money"]),
             applied=list(rec["applied"]),
-            categories=list(rec["categories"]),
+            category_data=list(rec["categories"]),
             points_metric=Decimal(rec["points_metric"]),
         )
         record.stamped = {k: list(v) for k, v in rec["stamped"].items()}

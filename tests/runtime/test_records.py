@@ -65,3 +65,16 @@ def test_lines_are_worked_out_once_and_then_kept():
 def test_without_a_cut_the_lines_are_the_nets_per_unit():
     sold = (PurchaseLine("a", "food", 3, Decimal("1.00")),)
     assert PurchaseRecord(AT, LineDraft(sold, [Decimal("3.00")]), Decimal("3.00")).lines == [["a", 3, Decimal("1.00")]]
+
+
+def test_categories_come_from_the_sold_lines_read_before_or_after_the_lines():
+    sold = (PurchaseLine("mug", "gifts", 1, Decimal("1")), PurchaseLine("beans", "coffee", 2, Decimal("5")))
+    nets = [Decimal("1.00"), Decimal("10.00")]
+    first = PurchaseRecord(AT, LineDraft(sold, nets), Decimal("11.00"))
+    assert first.categories == ["gifts", "coffee"]
+    assert first.category_data is first.categories  # kept once taken
+    later = PurchaseRecord(AT, LineDraft(sold, nets), Decimal("11.00"))
+    assert later.lines == [["mug", 1, Decimal("1.00")], ["beans", 2, Decimal("5.00")]]
+    assert later.categories == ["gifts", "coffee"]  # the draft with the sold lines is gone by now
+    saved = PurchaseRecord(AT, [["mug", 1, Decimal("1.00")]], Decimal("1.00"), category_data=["gifts"])
+    assert saved.categories == ["gifts"]
