@@ -381,21 +381,22 @@ def start_of_next_year(t: datetime) -> datetime:
     return _periods_midnight(t.tzinfo, t.year + 1, 1, 1)  # type: ignore[arg-type]
 
 
-_PERIODS_UNITS = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
+# A duration's unit -> the calendar step and how many of it one unit is (a year is
+# add_years' twelve months).
+_PERIODS_STEPS: dict[str, tuple[Callable[[datetime, int], datetime], int]] = {
+    "day": (add_days, 1), "days": (add_days, 1), "week": (add_days, 7), "weeks": (add_days, 7),
+    "month": (add_months, 1), "months": (add_months, 1), "year": (add_months, 12), "years": (add_months, 12),
+}
+# Units that move a time by whole months, keeping its day of the month where it can.
+MONTH_UNITS = frozenset(unit for unit, (step, _) in _PERIODS_STEPS.items() if step is add_months)
 
 
 def add_duration(t: datetime, amount: int, unit: str) -> datetime:
     """`amount` days, weeks, months or years after t (singular unit words accepted)."""
-    word = _PERIODS_UNITS.get(unit) or unit
-    if word == "day":
-        return add_days(t, amount)
-    if word == "week":
-        return add_days(t, 7 * amount)
-    if word == "month":
-        return add_months(t, amount)
-    if word == "year":
-        return add_years(t, amount)
-    raise ValueError(f"unknown duration unit {unit!r}: use days, weeks, months or years")
+    step = _PERIODS_STEPS.get(unit)
+    if step is None:
+        raise ValueError(f"unknown duration unit {unit!r}: use days, weeks, months or years")
+    return step[0](t, amount * step[1])
 
 
 def window_start(t: datetime, kind: str, amount: int = 0) -> datetime | None:
@@ -2093,12 +2094,6 @@ DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
 _REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
-# Engine.add: a duration's unit -> the calendar step and how many of it one unit is.
-_ADD_BY_UNIT: dict[str, tuple[Callable[[_dt.datetime, int], _dt.datetime], int]] = {
-    "day": (add_days, 1), "days": (add_days, 1), "week": (add_days, 7), "weeks": (add_days, 7),
-    "month": (add_months, 1), "months": (add_months, 1), "year": (add_months, 12), "years": (add_months, 12),
-}
-_MONTH_UNITS = frozenset({"month", "months", "year", "years"})
 _MIDNIGHT = _dt.time(0)
 
 
@@ -2249,10 +2244,7 @@ class Engine:
 
 
     def add(self, at: _dt.datetime, duration: DurationSpec) -> _dt.datetime:
-        step = _ADD_BY_UNIT.get(duration.unit)
-        if step is None:
-            return add_duration(at, duration.amount, duration.unit)  # says which units there are
-        return step[0](at, duration.amount * step[1])
+        return add_duration(at, duration.amount, duration.unit)
 
     def expiry_after_earning(self, wallet: WalletSpec, at: _dt.datetime) -> _dt.datetime | None:
         """When points of `wallet` earned at `at` expire (None: they do not)."""
@@ -2265,7 +2257,7 @@ class Engine:
         # answer, but 00:00 on the 1st (N months on is then a month start itself), as
         # long as the zone keeps one offset (no wall time moved by a gap). Remembered per
         # month: points are earned on nearly every purchase.
-        moved_by_months = expiry.duration.unit in _MONTH_UNITS  # days would move the day
+        moved_by_months = expiry.duration.unit in MONTH_UNITS  # days would move the day
         if moved_by_months:
             key = (wallet.name, at.tzinfo, at.year, at.month, at.day == 1 and at.time() == _MIDNIGHT)
             known = self._expiry_by_month.get(key)
@@ -2561,7 +2553,7 @@ class Engine:
         if tiers.metric == "spend":
             return self.money_step
         if tiers.metric == "points" and tiers.wallet is not None:
-            return self.spec.wallet(tiers.wallet).quantum
+            return self.point_quanta[tiers.wallet]
         return _ONE
 
     # ------------------------------------------------------------ customer events
@@ -2957,7 +2949,7 @@ class Engine:
             available = ledger.available(at)
             # "up to 50%" never pays more than half: the cap is rounded down.
             cap_money = min((base(wallet, redeemed) * wallet.redeem_cap).quantize(self.money_step, rounding=ROUND_FLOOR), total - redeemed)
-            cap_points = (cap_money / wallet.worth).quantize(wallet.quantum, rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
+            cap_points = (cap_money / wallet.worth).quantize(self.point_quanta[wallet.name], rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
             wanted = cap_points if requested is None else requested
             points = min(wanted, available, cap_points)
             if requested is not None and points < requested:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -165,21 +166,22 @@ def start_of_next_year(t: datetime) -> datetime:
     return _periods_midnight(t.tzinfo, t.year + 1, 1, 1)  # type: ignore[arg-type]
 
 
-_PERIODS_UNITS = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
+# A duration's unit -> the calendar step and how many of it one unit is (a year is
+# add_years' twelve months).
+_PERIODS_STEPS: dict[str, tuple[Callable[[datetime, int], datetime], int]] = {
+    "day": (add_days, 1), "days": (add_days, 1), "week": (add_days, 7), "weeks": (add_days, 7),
+    "month": (add_months, 1), "months": (add_months, 1), "year": (add_months, 12), "years": (add_months, 12),
+}
+# Units that move a time by whole months, keeping its day of the month where it can.
+MONTH_UNITS = frozenset(unit for unit, (step, _) in _PERIODS_STEPS.items() if step is add_months)
 
 
 def add_duration(t: datetime, amount: int, unit: str) -> datetime:
     """`amount` days, weeks, months or years after t (singular unit words accepted)."""
-    word = _PERIODS_UNITS.get(unit) or unit
-    if word == "day":
-        return add_days(t, amount)
-    if word == "week":
-        return add_days(t, 7 * amount)
-    if word == "month":
-        return add_months(t, amount)
-    if word == "year":
-        return add_years(t, amount)
-    raise ValueError(f"unknown duration unit {unit!r}: use days, weeks, months or years")
+    step = _PERIODS_STEPS.get(unit)
+    if step is None:
+        raise ValueError(f"unknown duration unit {unit!r}: use days, weeks, months or years")
+    return step[0](t, amount * step[1])
 
 
 def window_start(t: datetime, kind: str, amount: int = 0) -> datetime | None:
