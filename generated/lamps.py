@@ -590,6 +590,7 @@ def marginal_unit_rates(
 # ============================================================================
 
 _LEDGER_ZERO = Decimal(0)
+_LEDGER_NEVER = datetime.max.replace(tzinfo=UTC)  # Ledger.expiry_floor when no lot expires
 
 
 @dataclass(slots=True)
@@ -730,6 +731,25 @@ def _ledger_burn_key(lot: Lot) -> tuple[bool, datetime, datetime, int]:
     return (lot.expires_at is None, _ledger_utc(expires), _ledger_utc(lot.earned_at), lot.seq)
 
 
+def _ledger_in_burn_order(lots: list[Lot]) -> list[Lot]:
+    """`lots` sorted by _ledger_burn_key. When every time is in one zone and none is in
+    the second pass of a repeated hour, wall clocks order them as instants do (see
+    _ledger_not_after), which spares two UTC conversions per lot on every spend."""
+    zone = lots[0].earned_at.tzinfo if lots else None
+    keyed = []
+    for lot in lots:
+        earned, ends = lot.earned_at, lot.expires_at
+        if earned.tzinfo is not zone or earned.fold or (ends is not None and (ends.tzinfo is not zone or ends.fold)):
+            return sorted(lots, key=_ledger_burn_key)
+        keyed.append((ends is None, earned if ends is None else ends, earned, lot.seq, lot))
+    keyed.sort(key=_ledger_without_lot)
+    return [item[4] for item in keyed]
+
+
+def _ledger_without_lot(item: tuple[bool, datetime, datetime, int, Lot]) -> tuple[bool, datetime, datetime, int]:
+    return item[:4]  # seq is unique, so the lot itself is never compared
+
+
 def _ledger_round(value: Fraction, quantum: Decimal, rounding: str) -> Decimal:
     """Round an exact value to a multiple of `quantum` (ROUND_CEILING or ROUND_FLOOR)."""
     steps = value / Fraction(quantum)
@@ -788,19 +808,25 @@ class Ledger:
     debt: Decimal = _LEDGER_ZERO
     debts: list[tuple[str, int]] = field(default_factory=list)
     next_seq: int = 0
+    # No lot in `lots` expires before this instant (_LEDGER_NEVER: none expires; None:
+    # not known), so `expire`, called by every change, skips its scan until then.
+    # Derived from `lots`: neither saved nor compared.
+    expiry_floor: datetime | None = field(default=None, compare=False, repr=False)
 
     # ----- queries (pure: they never change the ledger) -----
 
     def available(self, as_of: datetime) -> Decimal:
         """Spendable now: lots already available and not expired, minus any debt."""
-        total = sum(
-            (
-                lot.remaining
-                for lot in self.lots
-                if _ledger_is_available(lot, as_of) and not _ledger_is_expired(lot, as_of)
-            ),
-            _LEDGER_ZERO,
-        )
+        total = _LEDGER_ZERO
+        zone = as_of.tzinfo if not as_of.fold else None
+        for lot in self.lots:
+            # _ledger_is_available and not _ledger_is_expired, their same-zone case
+            # written out: this runs per lot on every redemption.
+            starts, ends = lot.available_at, lot.expires_at
+            if (starts <= as_of if starts.tzinfo is zone and not starts.fold else _ledger_not_after(starts, as_of)) and (
+                ends is None or not (ends <= as_of if ends.tzinfo is zone and not ends.fold else _ledger_not_after(ends, as_of))
+            ):
+                total += lot.remaining
         return total - self.debt
 
     def pending(self, as_of: datetime) -> Decimal:
@@ -867,33 +893,49 @@ class Ledger:
             # (so it goes last) in a list `expire` has just left with live lots only.
             lot.remaining += points
             self.lots.append(lot)
+            floor = self.expiry_floor
+            if floor is not None and expires_at is not None and (floor is _LEDGER_NEVER or _ledger_not_after(expires_at, floor)):
+                self.expiry_floor = expires_at
         return lot
 
     def expire(self, as_of: datetime) -> Decimal:
         """Expire every lot with expires_at <= as_of; returns how many points went.
-        Idempotent, and called by every other change, so it is safe to call often."""
+        Idempotent, and called by every other change, so it is safe to call often:
+        before the soonest expiry it does not look at the lots at all."""
+        floor = self.expiry_floor
+        if floor is not None and (floor is _LEDGER_NEVER or not _ledger_not_after(floor, as_of)):
+            return _LEDGER_ZERO
         gone = _LEDGER_ZERO
-        lots = self.lots
-        zone = as_of.tzinfo if not as_of.fold else None
-        for lot in lots:
-            ends = lot.expires_at
-            if lot.remaining <= 0:
-                break
-            # _ledger_not_after, with its same-zone case written out: this runs per lot on every purchase
-            if ends is not None and (ends <= as_of if ends.tzinfo is zone and not ends.fold else _ledger_not_after(ends, as_of)):
-                break
-        else:
-            return gone  # the common case: nothing to drop, no list to rebuild
         kept: list[Lot] = []
-        for lot in lots:
-            if _ledger_is_expired(lot, as_of):
-                gone += lot.remaining
-                lot.expired += lot.remaining
-                lot.remaining = _LEDGER_ZERO
-            elif lot.remaining > 0:
-                kept.append(lot)
-        self.lots = kept
+        soonest = _LEDGER_NEVER
+        for lot in self.lots:
+            left = lot.remaining
+            if left <= 0:
+                continue
+            ends = lot.expires_at
+            if ends is not None:
+                if _ledger_not_after(ends, as_of):
+                    gone += left
+                    lot.expired += left
+                    lot.remaining = _LEDGER_ZERO
+                    continue
+                if soonest is _LEDGER_NEVER or not _ledger_not_after(soonest, ends):
+                    soonest = ends
+            kept.append(lot)
+        if len(kept) != len(self.lots):
+            self.lots = kept
+        self.expiry_floor = soonest
         return gone
+
+    def expire_by(self, deadline: datetime) -> None:
+        """Bring every lot's expiry forward to `deadline` at the latest (inactivity),
+        spent lots too: points given back to them later stay expired."""
+        _ledger_aware(deadline)
+        lots = [*self.lots, *(lot for record in self.sources.values() for lot in record.lots)]
+        for lot in lots:
+            if lot.expires_at is None or not _ledger_not_after(lot.expires_at, deadline):
+                lot.expires_at = deadline
+        self.expiry_floor = None
 
     def burn(self, amount: Decimal, as_of: datetime, source: str) -> Decimal:
         """Spend `amount` available points for event `source`, soonest-expiring first.
@@ -905,15 +947,15 @@ class Ledger:
         if points < 0:
             raise ValueError(f"points to spend must not be negative, got {points}")
         self.expire(as_of)
-        have = self.available(as_of)
+        spendable = [lot for lot in self.lots if _ledger_is_available(lot, as_of)]  # none expired: just expired
+        have = sum([lot.remaining for lot in spendable], _LEDGER_ZERO) - self.debt
         if points > have:
             raise InsufficientPoints(points, have)
         if points == 0:
             return points
         record = self._ledger_record(source, as_of)
         left = points
-        spendable = [lot for lot in self.lots if _ledger_is_available(lot, as_of)]
-        for lot in sorted(spendable, key=_ledger_burn_key):
+        for lot in _ledger_in_burn_order(spendable):
             take = min(left, lot.remaining)
             if take <= 0:
                 continue
@@ -1121,6 +1163,7 @@ class Ledger:
         if points > 0:
             if not any(listed is lot for listed in self.lots):
                 bisect.insort(self.lots, lot, key=lambda item: item.seq)
+                self.expiry_floor = None  # rare (returns, debt): `expire` looks again
             lot.remaining += points
 
     def _ledger_give_back(
@@ -1227,10 +1270,8 @@ class Ledger:
             if floor is not None:
                 room = max(_LEDGER_ZERO, self.total(as_of) - floor)
             live = [lot for lot in self.lots if lot.remaining > 0]
-            order = sorted(
-                (lot for lot in live if _ledger_is_available(lot, as_of)), key=_ledger_burn_key
-            ) + sorted(
-                (lot for lot in live if not _ledger_is_available(lot, as_of)), key=_ledger_burn_key
+            order = _ledger_in_burn_order([lot for lot in live if _ledger_is_available(lot, as_of)]) + _ledger_in_burn_order(
+                [lot for lot in live if not _ledger_is_available(lot, as_of)]
             )
             for lot in order:
                 if need == 0 or room == 0:
@@ -2354,11 +2395,7 @@ class Engine:
                 if since is not None:
                     deadline = self.add(since, expiry.duration)
                     if deadline <= at:
-                        # Spent lots too: points given back to them later stay expired.
-                        lots = [*ledger.lots, *(lot for record in ledger.sources.values() for lot in record.lots)]
-                        for lot in lots:
-                            if lot.expires_at is None or lot.expires_at > deadline:
-                                lot.expires_at = deadline
+                        ledger.expire_by(deadline)
             gone = ledger.expire(at)
             if gone:
                 for index, (name, amount) in enumerate(out.expired):

@@ -319,11 +319,7 @@ class Engine:
                 if since is not None:
                     deadline = self.add(since, expiry.duration)
                     if deadline <= at:
-                        # Spent lots too: points given back to them later stay expired.
-                        lots = [*ledger.lots, *(lot for record in ledger.sources.values() for lot in record.lots)]
-                        for lot in lots:
-                            if lot.expires_at is None or lot.expires_at > deadline:
-                                lot.expires_at = deadline
+                        ledger.expire_by(deadline)
             gone = ledger.expire(at)
             if gone:
                 for index, (name, amount) in enumerate(out.expired):

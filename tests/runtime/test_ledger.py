@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyaldsl.runtime.ledger import InsufficientPoints, Ledger, Reversal
+from loyaldsl.runtime.ledger import InsufficientPoints, Ledger, Lot, Reversal, _ledger_burn_key, _ledger_in_burn_order
 from loyaldsl.runtime.periods import add_days, add_months, start_of_next_month
 
 D = Decimal
@@ -345,14 +345,23 @@ OPS = st.lists(st.one_of(EARN, BURN, BUY, REFUND, PARTIAL, WAIT), max_size=30)
 FLOORS = st.sampled_from([D(0), None])
 
 
-def run(ops: list[tuple], floor: Decimal | None, expiring: bool = True) -> tuple[Ledger, datetime, list[str]]:  # type: ignore[type-arg]
+INACTIVE = st.tuples(st.just("inactive"), st.integers(0, 96))  # every lot expires by now + hours
+OPS_WITH_INACTIVITY = st.lists(st.one_of(EARN, BURN, BUY, REFUND, PARTIAL, WAIT, INACTIVE), max_size=30)
+
+
+def run(
+    ops: list[tuple], floor: Decimal | None, expiring: bool = True, scan_always: bool = False  # type: ignore[type-arg]
+) -> tuple[Ledger, datetime, list[str]]:
     """Replay ops, checking after each that the reported changes add up to the balance
-    and that the floor holds."""
+    and that the floor holds. `scan_always` drops the ledger's expiry floor before
+    every op, so `expire` looks at every lot each time."""
     ledger = Ledger()
     now = datetime(2026, 3, 1, 9, tzinfo=NYC)  # crosses the March DST change
     balance = D(0)
     sources: list[str] = []
     for index, op in enumerate(ops):
+        if scan_always:
+            ledger.expiry_floor = None
         balance -= ledger.expire(now)
         name = f"e{index}"
         kind = op[0]
@@ -383,6 +392,9 @@ def run(ops: list[tuple], floor: Decimal | None, expiring: bool = True) -> tuple
                 assert result.into_debt == 0
         elif kind == "wait":
             now = now + timedelta(hours=op[1])
+            balance -= ledger.expire(now)
+        elif kind == "inactive":
+            ledger.expire_by(now + timedelta(hours=op[1]))
             balance -= ledger.expire(now)
         assert ledger.total(now) == balance
         if floor is not None:
@@ -446,6 +458,60 @@ def test_json_round_trip_then_same_future(ops: list[tuple], floor: Decimal | Non
         assert copy.reverse(source, later, floor) == ledger.reverse(source, later, floor)
     assert copy == ledger
     assert copy.total(later) == ledger.total(later)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=OPS_WITH_INACTIVITY, floor=FLOORS, hours=st.integers(0, 24 * 40))
+def test_expiry_floor_gives_what_looking_at_every_lot_gives(ops: list[tuple], floor: Decimal | None, hours: int) -> None:  # type: ignore[type-arg]
+    """`expire` skips its scan before the soonest expiry it knows of: lots earned with
+    earlier expiries than those before them, points given back to lots, and expiry
+    brought forward by inactivity must all lower what it knows."""
+    kept, now, _ = run(ops, floor)
+    scanned, _, _ = run(ops, floor, scan_always=True)
+    assert kept == scanned
+    later = now + timedelta(hours=hours)
+    scanned.expiry_floor = None
+    assert kept.expire(later) == scanned.expire(later)
+    assert kept == scanned and kept.available(later) == scanned.available(later)
+
+
+def test_points_given_back_to_a_lot_expiring_sooner_still_expire() -> None:
+    ledger = Ledger()
+    ledger.earn(D(10), day(1), day(1), day(3), "p0", "r")
+    ledger.earn(D(10), day(1), day(1), day(8), "p1", "r")
+    ledger.earn(D(10), day(1), day(1), day(20), "p2", "r")
+    ledger.burn(D(20), day(2), "s1")  # p0's and p1's lots, the sooner to expire: they leave `lots`
+    assert ledger.expire(day(4)) == 0  # the soonest expiry left is now p2's, day 20
+    assert ledger.reverse("s1", day(4)) == Reversal(restored=D(10), restored_expired=D(10))  # to p1, and to p0, expired
+    assert ledger.expire(day(8)) == 10  # p1's, given back
+
+
+def test_expiry_floor_is_not_saved() -> None:
+    ledger = Ledger()
+    ledger.earn(D(10), day(1), day(1), day(5), "p1", "r")
+    assert ledger.expire(day(2)) == 0 and ledger.expiry_floor == day(5)
+    copy = roundtrip(ledger)
+    assert copy.expiry_floor is None and copy.expire(day(5)) == 10
+
+
+# Times around New York's November 2026 repeated hour (01:00-02:00 twice), some in its
+# second pass, and the same wall times in Moscow and UTC.
+TIMES = st.builds(
+    lambda zone, hour, minute, fold: datetime(2026, 11, 1, hour, minute, tzinfo=zone, fold=fold),
+    st.sampled_from([NYC, NYC, NYC, MSK, UTC]),
+    st.integers(0, 3),
+    st.sampled_from([0, 30]),
+    st.integers(0, 1),
+)
+LOTS = st.lists(st.tuples(TIMES, st.one_of(st.none(), TIMES)), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(times=LOTS)
+def test_burn_order_by_wall_clock_is_burn_order_by_instant(times: list[tuple[datetime, datetime | None]]) -> None:
+    """The burn order compares wall clocks when it can; it must be the instants' order."""
+    lots = [Lot(D(1), D(1), earned, earned, ends, f"p{seq}", "r", seq) for seq, (earned, ends) in enumerate(times)]
+    assert _ledger_in_burn_order(lots) == sorted(lots, key=_ledger_burn_key)
 
 
 def test_forget_before_reads_records_in_time_order_and_stops_at_the_first_newer() -> None:
