@@ -2697,15 +2697,7 @@ class Engine:
 
     # ---- step 2: offers
     def eligible(self, state: State, customer: CustomerState, purchase: Purchase, ctx: Context, out: Outcome) -> list[Any]:
-        entered: dict[str, str] = {}
-        for code in purchase.codes:
-            key = code.strip().casefold()
-            if key in entered:
-                out.notes.append(f"code {code} entered twice; counted once")
-            elif key not in self.offer_codes:
-                self.refuse(out, code, "no such code", f"code {code}")
-            else:
-                entered[key] = code
+        entered = self.read_codes(purchase.codes, out)
         found: list[Any] = []
         for source in self.spec.sources:
             if isinstance(source, OfferSpec):
@@ -2725,6 +2717,20 @@ class Engine:
                     found.append(source)
         return found
 
+    def read_codes(self, codes: Sequence[str], out: Outcome) -> dict[str, str]:
+        """The program's codes among those entered, by their folded name, each with its
+        text as entered; an unknown code is refused and a repeated one noted."""
+        entered: dict[str, str] = {}
+        for code in codes:
+            key = code.strip().casefold()
+            if key in entered:
+                out.notes.append(f"code {code} entered twice; counted once")
+            elif key not in self.offer_codes:
+                self.refuse(out, code, "no such code", f"code {code}")
+            else:
+                entered[key] = code
+        return entered
+
     def applies_to(self, effect: EffectSpec, basket: Basket) -> bool:
         """Whether an effect has something to act on in this basket: a gift always does,
         a discount needs a matching line not yet free, a deal enough matching units."""
@@ -2737,10 +2743,20 @@ class Engine:
 
     def offer_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, ctx: Context, entered: dict[str, str]) -> str | None:
         """Why an offer does not apply to this basket, or None when it does."""
+        if offer.kind == "code" and offer.name.casefold() not in entered:
+            return "not entered"
+        if offer.kind == "coupon" and not any(h.name == offer.name for h in customer.coupons):
+            return "not held"
+        reason = self.use_refusal(state, customer, offer, ctx.at)
+        if reason is None and offer.when is not None and not offer.when(ctx):
+            reason = f"condition not met: {offer.when_text}"
+        return reason
+
+    def use_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, at: _dt.datetime) -> str | None:
+        """Why a code's dates or an offer's use limits refuse it at `at`, or None. (A
+        compiled purchase path asks this too, and tests the condition itself.)"""
         if offer.kind == "code":
-            if offer.name.casefold() not in entered:
-                return "not entered"
-            day = ctx.at.date()
+            day = at.date()
             if offer.valid_from is not None and day < offer.valid_from:
                 return f"valid from {offer.valid_from.isoformat()}"
             if offer.valid_to is not None and day > offer.valid_to:
@@ -2750,13 +2766,8 @@ class Engine:
                 return f"already used {used} time{'s' if used != 1 else ''} by this customer (limit {offer.limit_per_customer})"
             if offer.limit_total is not None and state.code_uses.get(offer.name, 0) >= offer.limit_total:
                 return f"used up ({offer.limit_total} uses in total)"
-        elif offer.kind == "coupon":
-            if not any(h.name == offer.name for h in customer.coupons):
-                return "not held"
         if offer.once_per_customer and customer.uses.get(offer.name, 0) >= 1:
             return "already used once by this customer"
-        if offer.when is not None and not offer.when(ctx):
-            return f"condition not met: {offer.when_text}"
         return None
 
     def exclusions(self, eligible: list[Any], out: Outcome) -> bool:
@@ -3831,6 +3842,7 @@ QUANTUM = Decimal('0.01')
 WALLET_1 = SPEC.wallets[0]
 SCALE_4 = SPEC.sources[3]
 SCALE_4_STEPS = bands_in_order(SCALE_4.bands)
+OFFER_5 = SPEC.sources[4]
 assert SPEC.tiers is not None
 TIER_FACTORS = tuple(tier.multiplier for tier in SPEC.tiers.tiers)
 
@@ -3838,11 +3850,9 @@ TIER_FACTORS = tuple(tier.multiplier for tier in SPEC.tiers.tiers)
 def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | None:
     """A purchase of this program, with only the steps the program has, on the engine's
     own records and with its results (tests/codegen holds the two equal). None, with
-    nothing changed, hands the purchase to the general engine: codes,
-    repeated deliveries, events out of time order, a customer with a birthday or
-    coupons on file."""
-    if event.codes:
-        return None
+    nothing changed, hands the purchase to the general engine: repeated
+    deliveries, events out of time order, a customer with a birthday or coupons on
+    file."""
     at = event.at.astimezone(engine.zone)
     customers = state.customers
     customer = customers.get(event.customer)
@@ -3874,15 +3884,43 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     lines_2 = [i for i, line in enumerate(lines) if line.category == 'machines']
     lines_3 = [i for i, line in enumerate(lines) if line.product == 'gift-mug']
     lines_4 = list(range(len(lines)))
+    entered = engine.read_codes(event.codes, out) if event.codes else {}  # folded name -> as entered
 
     # What applies, decided on the basket as entered.
     applies_1 = (Decimal(customer.orders) >= D_1) and (any(nets[i] > 0 for i in lines_1))
     applies_2 = (any(nets[i] > 0 for i in lines_2))
     applies_3 = (any(nets[i] > 0 for i in lines_3))
     applies_4 = True
+    applies_5 = False
+    if 'skidka30' in entered:  # Engine.offer_refusal, in its order
+        reason = engine.use_refusal(state, customer, OFFER_5, at)
+        if reason is None and not (subtotal >= D_10000):
+            reason = 'condition not met: order.subtotal >= 10000 RUB'
+        if reason is None and not (any(nets[i] > 0 for i in lines_4)):
+            reason = "nothing in the basket it applies to"
+        if reason is None:
+            applies_5 = True
+        else:
+            engine.refuse(out, 'SKIDKA30', reason, "code " + entered['skidka30'])
+
+
+    # Offers not valid with another that applies (Engine.exclusions): each looks at
+    # what applied before any was dropped.
+    present_3 = applies_3
+    if applies_5:
+        if present_3:
+            out.refused.append(('SKIDKA30', 'order cancelled: not valid with mug_for_1_ruble'))
+            out.notes.append('order cancelled: SKIDKA30 is not valid with mug_for_1_ruble')
+            out.status = "cancelled"
+            out.total = out.paid = subtotal
+            customer.seen[event.id] = at
+            customer.last_event_at = at
+            out.tier_after = engine.tier_name(customer.tier)
+            return out
 
     # Discounts, in program order.
     applied_offers: list[str] = []
+    group_1_done = False  # best of order_volume, SKIDKA30
     if applies_1:
         taken = _ZERO
         per_line = percent_of_lines(D_0_15, nets, lines_1, round_money)
@@ -3919,15 +3957,106 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         out.applied.append('mug_for_1_ruble')
         applied_offers.append('mug_for_1_ruble')
         customer.uses['mug_for_1_ruble'] = customer.uses.get('mug_for_1_ruble', 0) + 1
-    if applies_4:
-        rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
-        taken = _ZERO
-        if rate:
-            taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
-            total -= taken
-        if taken > 0:
-            out.discounts.append(('order_volume', taken))
-        out.applied.append('order_volume')
+    if applies_4 and not group_1_done:  # best of order_volume, SKIDKA30: it chooses now
+        group_1_done = True
+        chosen, best = "", None
+        before_nets, before_total = list(nets), total
+        if applies_4:  # a trial, undone after
+            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
+            taken = _ZERO
+            if rate:
+                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+                total -= taken
+            if best is None or taken > best:
+                chosen, best = 'order_volume', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_5:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SKIDKA30', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_4 and chosen != 'order_volume':
+            engine.refuse(out, 'order_volume', chosen + ' gives more (best of order_volume, SKIDKA30)', 'order_volume', verb="not applied")
+        if applies_5 and chosen != 'SKIDKA30':
+            engine.refuse(out, 'SKIDKA30', chosen + ' gives more (best of order_volume, SKIDKA30)', 'code SKIDKA30', verb="not applied")
+        if chosen == 'order_volume':
+            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
+            taken = _ZERO
+            if rate:
+                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+                total -= taken
+            if taken > 0:
+                out.discounts.append(('order_volume', taken))
+            out.applied.append('order_volume')
+        elif chosen == 'SKIDKA30':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SKIDKA30', taken))
+            out.applied.append('SKIDKA30')
+            applied_offers.append('SKIDKA30')
+            customer.uses['SKIDKA30'] = customer.uses.get('SKIDKA30', 0) + 1
+            state.code_uses['SKIDKA30'] = state.code_uses.get('SKIDKA30', 0) + 1
+            out.notes.append('code SKIDKA30 applied')
+    if applies_5 and not group_1_done:  # best of order_volume, SKIDKA30: it chooses now
+        group_1_done = True
+        chosen, best = "", None
+        before_nets, before_total = list(nets), total
+        if applies_4:  # a trial, undone after
+            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
+            taken = _ZERO
+            if rate:
+                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+                total -= taken
+            if best is None or taken > best:
+                chosen, best = 'order_volume', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_5:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SKIDKA30', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_4 and chosen != 'order_volume':
+            engine.refuse(out, 'order_volume', chosen + ' gives more (best of order_volume, SKIDKA30)', 'order_volume', verb="not applied")
+        if applies_5 and chosen != 'SKIDKA30':
+            engine.refuse(out, 'SKIDKA30', chosen + ' gives more (best of order_volume, SKIDKA30)', 'code SKIDKA30', verb="not applied")
+        if chosen == 'order_volume':
+            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
+            taken = _ZERO
+            if rate:
+                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+                total -= taken
+            if taken > 0:
+                out.discounts.append(('order_volume', taken))
+            out.applied.append('order_volume')
+        elif chosen == 'SKIDKA30':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SKIDKA30', taken))
+            out.applied.append('SKIDKA30')
+            applied_offers.append('SKIDKA30')
+            customer.uses['SKIDKA30'] = customer.uses.get('SKIDKA30', 0) + 1
+            state.code_uses['SKIDKA30'] = state.code_uses.get('SKIDKA30', 0) + 1
+            out.notes.append('code SKIDKA30 applied')
     out.total = total
     if applies_4:  # how far the next step of order_volume is
         value = Decimal(subtotal)

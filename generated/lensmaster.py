@@ -2697,15 +2697,7 @@ class Engine:
 
     # ---- step 2: offers
     def eligible(self, state: State, customer: CustomerState, purchase: Purchase, ctx: Context, out: Outcome) -> list[Any]:
-        entered: dict[str, str] = {}
-        for code in purchase.codes:
-            key = code.strip().casefold()
-            if key in entered:
-                out.notes.append(f"code {code} entered twice; counted once")
-            elif key not in self.offer_codes:
-                self.refuse(out, code, "no such code", f"code {code}")
-            else:
-                entered[key] = code
+        entered = self.read_codes(purchase.codes, out)
         found: list[Any] = []
         for source in self.spec.sources:
             if isinstance(source, OfferSpec):
@@ -2725,6 +2717,20 @@ class Engine:
                     found.append(source)
         return found
 
+    def read_codes(self, codes: Sequence[str], out: Outcome) -> dict[str, str]:
+        """The program's codes among those entered, by their folded name, each with its
+        text as entered; an unknown code is refused and a repeated one noted."""
+        entered: dict[str, str] = {}
+        for code in codes:
+            key = code.strip().casefold()
+            if key in entered:
+                out.notes.append(f"code {code} entered twice; counted once")
+            elif key not in self.offer_codes:
+                self.refuse(out, code, "no such code", f"code {code}")
+            else:
+                entered[key] = code
+        return entered
+
     def applies_to(self, effect: EffectSpec, basket: Basket) -> bool:
         """Whether an effect has something to act on in this basket: a gift always does,
         a discount needs a matching line not yet free, a deal enough matching units."""
@@ -2737,10 +2743,20 @@ class Engine:
 
     def offer_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, ctx: Context, entered: dict[str, str]) -> str | None:
         """Why an offer does not apply to this basket, or None when it does."""
+        if offer.kind == "code" and offer.name.casefold() not in entered:
+            return "not entered"
+        if offer.kind == "coupon" and not any(h.name == offer.name for h in customer.coupons):
+            return "not held"
+        reason = self.use_refusal(state, customer, offer, ctx.at)
+        if reason is None and offer.when is not None and not offer.when(ctx):
+            reason = f"condition not met: {offer.when_text}"
+        return reason
+
+    def use_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, at: _dt.datetime) -> str | None:
+        """Why a code's dates or an offer's use limits refuse it at `at`, or None. (A
+        compiled purchase path asks this too, and tests the condition itself.)"""
         if offer.kind == "code":
-            if offer.name.casefold() not in entered:
-                return "not entered"
-            day = ctx.at.date()
+            day = at.date()
             if offer.valid_from is not None and day < offer.valid_from:
                 return f"valid from {offer.valid_from.isoformat()}"
             if offer.valid_to is not None and day > offer.valid_to:
@@ -2750,13 +2766,8 @@ class Engine:
                 return f"already used {used} time{'s' if used != 1 else ''} by this customer (limit {offer.limit_per_customer})"
             if offer.limit_total is not None and state.code_uses.get(offer.name, 0) >= offer.limit_total:
                 return f"used up ({offer.limit_total} uses in total)"
-        elif offer.kind == "coupon":
-            if not any(h.name == offer.name for h in customer.coupons):
-                return "not held"
         if offer.once_per_customer and customer.uses.get(offer.name, 0) >= 1:
             return "already used once by this customer"
-        if offer.when is not None and not offer.when(ctx):
-            return f"condition not met: {offer.when_text}"
         return None
 
     def exclusions(self, eligible: list[Any], out: Outcome) -> bool:
@@ -3643,10 +3654,10 @@ QUANTUM = Decimal('0.01')
 def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | None:
     """A purchase of this program, with only the steps the program has, on the engine's
     own records and with its results (tests/codegen holds the two equal). None, with
-    nothing changed, hands the purchase to the general engine: codes, redemptions,
-    repeated deliveries, events out of time order, a customer with a birthday or
-    coupons on file."""
-    if event.codes or event.redeem:
+    nothing changed, hands the purchase to the general engine: redemptions, repeated
+    deliveries, events out of time order, a customer with a birthday or coupons on
+    file."""
+    if event.redeem:
         return None
     at = event.at.astimezone(engine.zone)
     customers = state.customers
@@ -3677,10 +3688,13 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     redeemed = _ZERO
     out.subtotal = subtotal
     lines_1 = [i for i, line in enumerate(lines) if line.category == 'lenses']
+    if event.codes:  # none is this program's: each is refused
+        engine.read_codes(event.codes, out)
 
     # What applies, decided on the basket as entered.
     applies_1 = card_1 is not None and card_1.rewards > 0 and bool(lines_1)
     free_1: list[int] | None = None  # units its free item made free: they earn no stamps
+
 
     # Discounts, in program order.
     applied_offers: list[str] = []

@@ -2697,15 +2697,7 @@ class Engine:
 
     # ---- step 2: offers
     def eligible(self, state: State, customer: CustomerState, purchase: Purchase, ctx: Context, out: Outcome) -> list[Any]:
-        entered: dict[str, str] = {}
-        for code in purchase.codes:
-            key = code.strip().casefold()
-            if key in entered:
-                out.notes.append(f"code {code} entered twice; counted once")
-            elif key not in self.offer_codes:
-                self.refuse(out, code, "no such code", f"code {code}")
-            else:
-                entered[key] = code
+        entered = self.read_codes(purchase.codes, out)
         found: list[Any] = []
         for source in self.spec.sources:
             if isinstance(source, OfferSpec):
@@ -2725,6 +2717,20 @@ class Engine:
                     found.append(source)
         return found
 
+    def read_codes(self, codes: Sequence[str], out: Outcome) -> dict[str, str]:
+        """The program's codes among those entered, by their folded name, each with its
+        text as entered; an unknown code is refused and a repeated one noted."""
+        entered: dict[str, str] = {}
+        for code in codes:
+            key = code.strip().casefold()
+            if key in entered:
+                out.notes.append(f"code {code} entered twice; counted once")
+            elif key not in self.offer_codes:
+                self.refuse(out, code, "no such code", f"code {code}")
+            else:
+                entered[key] = code
+        return entered
+
     def applies_to(self, effect: EffectSpec, basket: Basket) -> bool:
         """Whether an effect has something to act on in this basket: a gift always does,
         a discount needs a matching line not yet free, a deal enough matching units."""
@@ -2737,10 +2743,20 @@ class Engine:
 
     def offer_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, ctx: Context, entered: dict[str, str]) -> str | None:
         """Why an offer does not apply to this basket, or None when it does."""
+        if offer.kind == "code" and offer.name.casefold() not in entered:
+            return "not entered"
+        if offer.kind == "coupon" and not any(h.name == offer.name for h in customer.coupons):
+            return "not held"
+        reason = self.use_refusal(state, customer, offer, ctx.at)
+        if reason is None and offer.when is not None and not offer.when(ctx):
+            reason = f"condition not met: {offer.when_text}"
+        return reason
+
+    def use_refusal(self, state: State, customer: CustomerState, offer: OfferSpec, at: _dt.datetime) -> str | None:
+        """Why a code's dates or an offer's use limits refuse it at `at`, or None. (A
+        compiled purchase path asks this too, and tests the condition itself.)"""
         if offer.kind == "code":
-            if offer.name.casefold() not in entered:
-                return "not entered"
-            day = ctx.at.date()
+            day = at.date()
             if offer.valid_from is not None and day < offer.valid_from:
                 return f"valid from {offer.valid_from.isoformat()}"
             if offer.valid_to is not None and day > offer.valid_to:
@@ -2750,13 +2766,8 @@ class Engine:
                 return f"already used {used} time{'s' if used != 1 else ''} by this customer (limit {offer.limit_per_customer})"
             if offer.limit_total is not None and state.code_uses.get(offer.name, 0) >= offer.limit_total:
                 return f"used up ({offer.limit_total} uses in total)"
-        elif offer.kind == "coupon":
-            if not any(h.name == offer.name for h in customer.coupons):
-                return "not held"
         if offer.once_per_customer and customer.uses.get(offer.name, 0) >= 1:
             return "already used once by this customer"
-        if offer.when is not None and not offer.when(ctx):
-            return f"condition not met: {offer.when_text}"
         return None
 
     def exclusions(self, eligible: list[Any], out: Outcome) -> bool:
@@ -3671,15 +3682,18 @@ SPEC = ProgramSpec(
 
 
 QUANTUM = Decimal('0.01')
+OFFER_1 = SPEC.sources[0]
+OFFER_2 = SPEC.sources[1]
+OFFER_3 = SPEC.sources[2]
 
 
 def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | None:
     """A purchase of this program, with only the steps the program has, on the engine's
     own records and with its results (tests/codegen holds the two equal). None, with
-    nothing changed, hands the purchase to the general engine: codes, redemptions,
-    repeated deliveries, events out of time order, a customer with a birthday or
-    coupons on file."""
-    if event.codes or event.redeem:
+    nothing changed, hands the purchase to the general engine: redemptions, repeated
+    deliveries, events out of time order, a customer with a birthday or coupons on
+    file."""
+    if event.redeem:
         return None
     at = event.at.astimezone(engine.zone)
     customers = state.customers
@@ -3689,6 +3703,10 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     elif event.id in customer.seen or customer.birth_date is not None or customer.coupons or (customer.last_event_at is not None and at < customer.last_event_at):
         return None
     out = Outcome(event.id, event.customer, "purchase", at)
+    # The lists this path fills on most purchases, made now: cheaper than Outcome's
+    # make-on-first-use.
+    out.discounts = []
+    out.applied = []
 
     # Time has passed since the customer's last event.
     engine.forget(customer, at)
@@ -3700,11 +3718,279 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal
+    lines_1 = list(range(len(lines)))
+    entered = engine.read_codes(event.codes, out) if event.codes else {}  # folded name -> as entered
 
     # What applies, decided on the basket as entered.
+    applies_1 = False
+    if 'sheet0115' in entered:  # Engine.offer_refusal, in its order
+        reason = engine.use_refusal(state, customer, OFFER_1, at)
+        if reason is None and not (any(nets[i] > 0 for i in lines_1)):
+            reason = "nothing in the basket it applies to"
+        if reason is None:
+            applies_1 = True
+        else:
+            engine.refuse(out, 'SHEET0115', reason, "code " + entered['sheet0115'])
+    applies_2 = False
+    if 'sheet0131' in entered:  # Engine.offer_refusal, in its order
+        reason = engine.use_refusal(state, customer, OFFER_2, at)
+        if reason is None and not (any(nets[i] > 0 for i in lines_1)):
+            reason = "nothing in the basket it applies to"
+        if reason is None:
+            applies_2 = True
+        else:
+            engine.refuse(out, 'SHEET0131', reason, "code " + entered['sheet0131'])
+    applies_3 = False
+    if 'sheet0215' in entered:  # Engine.offer_refusal, in its order
+        reason = engine.use_refusal(state, customer, OFFER_3, at)
+        if reason is None and not (any(nets[i] > 0 for i in lines_1)):
+            reason = "nothing in the basket it applies to"
+        if reason is None:
+            applies_3 = True
+        else:
+            engine.refuse(out, 'SHEET0215', reason, "code " + entered['sheet0215'])
+
 
     # Discounts, in program order.
     applied_offers: list[str] = []
+    group_1_done = False  # best of SHEET0115, SHEET0131, SHEET0215
+    if applies_1 and not group_1_done:  # best of SHEET0115, SHEET0131, SHEET0215: it chooses now
+        group_1_done = True
+        chosen, best = "", None
+        before_nets, before_total = list(nets), total
+        if applies_1:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0115', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_2:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0131', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_3:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0215', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_1 and chosen != 'SHEET0115':
+            engine.refuse(out, 'SHEET0115', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0115', verb="not applied")
+        if applies_2 and chosen != 'SHEET0131':
+            engine.refuse(out, 'SHEET0131', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0131', verb="not applied")
+        if applies_3 and chosen != 'SHEET0215':
+            engine.refuse(out, 'SHEET0215', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0215', verb="not applied")
+        if chosen == 'SHEET0115':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0115', taken))
+            out.applied.append('SHEET0115')
+            applied_offers.append('SHEET0115')
+            customer.uses['SHEET0115'] = customer.uses.get('SHEET0115', 0) + 1
+            state.code_uses['SHEET0115'] = state.code_uses.get('SHEET0115', 0) + 1
+            out.notes.append('code SHEET0115 applied')
+        elif chosen == 'SHEET0131':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0131', taken))
+            out.applied.append('SHEET0131')
+            applied_offers.append('SHEET0131')
+            customer.uses['SHEET0131'] = customer.uses.get('SHEET0131', 0) + 1
+            state.code_uses['SHEET0131'] = state.code_uses.get('SHEET0131', 0) + 1
+            out.notes.append('code SHEET0131 applied')
+        elif chosen == 'SHEET0215':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0215', taken))
+            out.applied.append('SHEET0215')
+            applied_offers.append('SHEET0215')
+            customer.uses['SHEET0215'] = customer.uses.get('SHEET0215', 0) + 1
+            state.code_uses['SHEET0215'] = state.code_uses.get('SHEET0215', 0) + 1
+            out.notes.append('code SHEET0215 applied')
+    if applies_2 and not group_1_done:  # best of SHEET0115, SHEET0131, SHEET0215: it chooses now
+        group_1_done = True
+        chosen, best = "", None
+        before_nets, before_total = list(nets), total
+        if applies_1:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0115', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_2:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0131', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_3:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0215', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_1 and chosen != 'SHEET0115':
+            engine.refuse(out, 'SHEET0115', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0115', verb="not applied")
+        if applies_2 and chosen != 'SHEET0131':
+            engine.refuse(out, 'SHEET0131', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0131', verb="not applied")
+        if applies_3 and chosen != 'SHEET0215':
+            engine.refuse(out, 'SHEET0215', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0215', verb="not applied")
+        if chosen == 'SHEET0115':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0115', taken))
+            out.applied.append('SHEET0115')
+            applied_offers.append('SHEET0115')
+            customer.uses['SHEET0115'] = customer.uses.get('SHEET0115', 0) + 1
+            state.code_uses['SHEET0115'] = state.code_uses.get('SHEET0115', 0) + 1
+            out.notes.append('code SHEET0115 applied')
+        elif chosen == 'SHEET0131':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0131', taken))
+            out.applied.append('SHEET0131')
+            applied_offers.append('SHEET0131')
+            customer.uses['SHEET0131'] = customer.uses.get('SHEET0131', 0) + 1
+            state.code_uses['SHEET0131'] = state.code_uses.get('SHEET0131', 0) + 1
+            out.notes.append('code SHEET0131 applied')
+        elif chosen == 'SHEET0215':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0215', taken))
+            out.applied.append('SHEET0215')
+            applied_offers.append('SHEET0215')
+            customer.uses['SHEET0215'] = customer.uses.get('SHEET0215', 0) + 1
+            state.code_uses['SHEET0215'] = state.code_uses.get('SHEET0215', 0) + 1
+            out.notes.append('code SHEET0215 applied')
+    if applies_3 and not group_1_done:  # best of SHEET0115, SHEET0131, SHEET0215: it chooses now
+        group_1_done = True
+        chosen, best = "", None
+        before_nets, before_total = list(nets), total
+        if applies_1:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0115', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_2:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0131', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_3:  # a trial, undone after
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if best is None or taken > best:
+                chosen, best = 'SHEET0215', taken
+            nets[:] = before_nets
+            total = before_total
+        if applies_1 and chosen != 'SHEET0115':
+            engine.refuse(out, 'SHEET0115', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0115', verb="not applied")
+        if applies_2 and chosen != 'SHEET0131':
+            engine.refuse(out, 'SHEET0131', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0131', verb="not applied")
+        if applies_3 and chosen != 'SHEET0215':
+            engine.refuse(out, 'SHEET0215', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0215', verb="not applied")
+        if chosen == 'SHEET0115':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0115', taken))
+            out.applied.append('SHEET0115')
+            applied_offers.append('SHEET0115')
+            customer.uses['SHEET0115'] = customer.uses.get('SHEET0115', 0) + 1
+            state.code_uses['SHEET0115'] = state.code_uses.get('SHEET0115', 0) + 1
+            out.notes.append('code SHEET0115 applied')
+        elif chosen == 'SHEET0131':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0131', taken))
+            out.applied.append('SHEET0131')
+            applied_offers.append('SHEET0131')
+            customer.uses['SHEET0131'] = customer.uses.get('SHEET0131', 0) + 1
+            state.code_uses['SHEET0131'] = state.code_uses.get('SHEET0131', 0) + 1
+            out.notes.append('code SHEET0131 applied')
+        elif chosen == 'SHEET0215':
+            taken = _ZERO
+            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+            step_taken = take_off(nets, per_line)
+            total -= step_taken
+            taken += step_taken
+            if taken > 0:
+                out.discounts.append(('SHEET0215', taken))
+            out.applied.append('SHEET0215')
+            applied_offers.append('SHEET0215')
+            customer.uses['SHEET0215'] = customer.uses.get('SHEET0215', 0) + 1
+            state.code_uses['SHEET0215'] = state.code_uses.get('SHEET0215', 0) + 1
+            out.notes.append('code SHEET0215 applied')
     out.total = total
     out.paid = total - redeemed
 

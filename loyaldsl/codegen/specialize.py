@@ -12,13 +12,14 @@ PurchaseRecord) and calls the engine for what is rare (settling expiry, rewards)
 state moves freely between the two, and the differential tests (tests/codegen) hold it
 to the interpreter's results.
 
-What the path covers grows one feature at a time: rules (with gifts and buy-get deals),
-scales without a window, stamp cards with a free item (stamped per item, purchase or
-money), stacking groups, points (earning, multipliers on days and hours, redemption,
-monthly credits) and tiers. Codes and coupons never reach it (the template hands those
-purchases back), so they are skipped. A program with anything else (windowed scales,
-per-unit brackets, item multipliers, exclusions between rules, a stamp card rewarding
-with points or a coupon, a stamp card or a name in two stacking groups) gets no
+What the path covers grows one feature at a time: rules and codes (with gifts, buy-get
+deals and `not with`, cancelling the order or not), scales without a window, stamp
+cards with a free item (stamped per item, purchase or money), stacking groups, points
+(earning, multipliers on days and hours, redemption, monthly credits) and tiers.
+Coupons never reach it (the template hands back the purchases of a customer holding
+one), so they are skipped. A program with anything else (windowed scales, per-unit
+brackets, item multipliers, a stamp card rewarding with points or a coupon, a stamp
+card or a name in two stacking groups) gets no
 specialised path: `plan_purchase` says why, and the module's Program runs every
 purchase through the general engine. Within a covered program the path hands back to
 the engine (before changing anything) for the purchases it does not handle: see the
@@ -50,13 +51,41 @@ class Effect:
 
 
 @attrs.frozen
+class CodeTest:
+    """What a code entered must pass, in Engine.offer_refusal's order, each refusal in
+    its own words: its dates and limits (Engine.use_refusal), its condition, then
+    something in the basket to act on."""
+
+    key: str  # its name folded, as Engine.read_codes keys the codes entered
+    ref: str  # the module constant holding its OfferSpec
+    index: int  # in ProgramSpec.sources
+    when: str | None  # an expression
+    when_text: str | None  # the condition as written, for the refusal
+    matches: str | None  # an expression: something in the basket its discounts act on
+
+
+@attrs.frozen
+class Exclusion:
+    other: str  # the name the offer is not valid with
+    present: str  # the local saying whether `other` applied before any offer was dropped
+    cancel: bool  # the order is cancelled, not just the offer dropped
+
+
+@attrs.frozen
 class OfferStep:
     kind = "offer"
     name: str
     flag: str  # the local that says whether it applies
-    eligible: str  # the expression that decides it, on the basket as entered
+    eligible: str  # the expression that decides a rule, on the basket as entered
     effects: tuple[Effect, ...]
     gifts: bool = False  # it gives points or a coupon once the purchase is recorded
+    code: CodeTest | None = None  # a code: decided by `code`, not `eligible`
+    exclusions: tuple[Exclusion, ...] = ()  # `not with`, in the program's order
+
+    @property
+    def what(self) -> str:
+        """How a refusal names it (Engine.refuse's `what`)."""
+        return f"code {self.name}" if self.code is not None else self.name
 
 
 @attrs.frozen
@@ -91,6 +120,10 @@ class ScaleStep:
     gross_value: str  # the same on the basket before discounts (for the next-step note)
     shape: str  # an expression (over `rate`, or `value` for each part): the discount per line
     marginal: bool  # each part at its own rate, not one rate on the whole
+
+    @property
+    def what(self) -> str:
+        return self.name
 
 
 @attrs.frozen
@@ -162,6 +195,12 @@ class PurchasePlan:
     tiers: TierPlan | None = None
     monthly: bool = False  # credits by the month's spend (Engine.monthly): the purchase adds to its month
     groups: dict[str, GroupPlan] = attrs.field(factory=dict)  # stacking groups that choose, by member name
+    codes: tuple[OfferStep, ...] = ()  # the steps that are codes
+    present: tuple[tuple[str, str], ...] = ()  # (local, flag): what `not with` reads, kept before any drop
+
+    @property
+    def exclusions(self) -> tuple[OfferStep, ...]:
+        return tuple(step for step in self.steps if isinstance(step, OfferStep) and step.exclusions)
 
     @property
     def uses_first_purchase(self) -> bool:
@@ -174,8 +213,8 @@ class PurchasePlan:
         return bool(self.wallets) or self.tiers is not None
 
 
-# Offers that only a code or a held coupon brings: the path hands those purchases back.
-_NEVER_ON_THE_PATH = frozenset({"code", "coupon"})
+# Offers that only a held coupon brings: the path hands those purchases back.
+_NEVER_ON_THE_PATH = frozenset({"coupon"})
 
 
 class NotSpecialised(Exception):
@@ -196,6 +235,12 @@ class _Planner:
         self.backend = backend
         self.indexes: dict[ItemFilterSpec, IndexList] = {}
         self.uses_periods = False
+        # Each source's flag, by name; a coupon's is never set on the path.
+        self.flags = {
+            source.name: f"applies_{number}"
+            for number, source in enumerate(spec.sources, start=1)
+            if not (isinstance(source, OfferSpec) and source.kind in _NEVER_ON_THE_PATH)
+        }
 
     def plan(self) -> PurchasePlan:
         spec = self.spec
@@ -235,6 +280,8 @@ class _Planner:
             tiers=tiers,
             monthly=any(earn.kind == "monthly" and wallet.worth is not None for wallet in spec.wallets for earn in wallet.earns),
             groups=groups,
+            codes=tuple(step for step in steps if isinstance(step, OfferStep) and step.code is not None),
+            present=tuple(sorted({(ex.present, self.flags[ex.other]) for step in steps if isinstance(step, OfferStep) for ex in step.exclusions})),
         )
 
     def tiers(self) -> TierPlan | None:
@@ -329,15 +376,14 @@ class _Planner:
         return known
 
     def offer(self, offer: OfferSpec, number: int) -> OfferStep:
-        if offer.kind != "rule":
+        if offer.kind not in ("rule", "code"):
             raise NotSpecialised(f"it has the {offer.kind} {offer.name}")
-        if offer.exclusions:
-            raise NotSpecialised(f"{offer.name} is not valid with other offers")
         tests = []
         if offer.once_per_customer:
             tests.append(f"customer.uses.get({offer.name!r}, 0) < 1")
-        if offer.when is not None:
-            tests.append(f"({self.expression(offer.when)})")
+        when = self.expression(offer.when) if offer.when is not None else None
+        if when is not None:
+            tests.append(f"({when})")
         effects = []
         matches = []  # Engine.applies_to, per effect
         gifts = False
@@ -358,9 +404,15 @@ class _Planner:
             if effect.target == "order" and effect.percent is not None and cap is None:
                 order_fraction = self.backend.decimal(effect.percent)
             effects.append(Effect(self.shape(effect, indexes), cap, order_fraction, indexes))
-        if matches and not gifts:  # an offer that only discounts needs something to discount
-            tests.append(f"({' or '.join(matches)})")
-        return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts)
+        matched = " or ".join(matches) if matches and not gifts else None  # an offer that only discounts needs something to discount
+        if matched is not None:
+            tests.append(f"({matched})")
+        code = CodeTest(offer.name.casefold(), f"OFFER_{number}", number - 1, when, offer.when_text, matched) if offer.kind == "code" else None
+        # A name `not with` reads that has no flag is a coupon's: never applied on the path.
+        exclusions = tuple(
+            Exclusion(other, self.flags[other].replace("applies_", "present_"), cancel) for other, cancel in offer.exclusions if other in self.flags
+        )
+        return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts, code, exclusions)
 
     def shape(self, effect: Any, indexes: str) -> str:
         fraction = self.backend.decimal(effect.percent) if effect.percent is not None else None

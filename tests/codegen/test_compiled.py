@@ -225,6 +225,7 @@ def programs(draw) -> str:
             body.append(draw(st.sampled_from(["  valid 2025-12-01 to 2026-06-30", "  limit 1 per customer", "  limit 2 in total"])))
         elif draw(st.booleans()):
             body.append("  once per customer")
+        body += not_with(draw, [other for _, other, _ in offers])
         offers.append((kind, name, body))
         lines += ["", f"{kind} {name}", *body]
     if draw(st.booleans()):
@@ -263,10 +264,19 @@ def test_random_programs_give_identical_results(source: str, data):
 # ------------------------------------------------------------------ the specialised path
 
 
+def not_with(draw, earlier: list[str]) -> list[str]:
+    """Maybe a `not with` an earlier offer, dropping this one or cancelling the order.
+    Chains (c not with b, b not with a) check that each reads what applied before any
+    offer was dropped."""
+    if not earlier or not draw(st.booleans()):
+        return []
+    return [f"  not with {draw(st.sampled_from(earlier))}{draw(st.sampled_from(['', ', cancel order']))}"]
+
+
 @st.composite
 def plain_programs(draw) -> str:
-    """Programs within what codegen/specialize.py specialises (rules and stamp cards
-    with a free item), so the differential test holds its purchase path to the
+    """Programs within what codegen/specialize.py specialises (rules, codes, `not with`
+    and stamp cards with a free item), so the differential test holds its purchase path to the
     interpreter on combinations the example programs do not have."""
     currency = draw(st.sampled_from(["RUB", "USD", "KWD", "JPY"]))
     lines = [
@@ -279,8 +289,10 @@ def plain_programs(draw) -> str:
     if draw(st.booleans()):
         lines.append(f"  refunds within {draw(st.integers(1, 40))} days")
     lines += ["", "period spring 2026-03-01 to 2026-05-31"]
+    names: list[str] = []
     for index in range(draw(st.integers(0, 3))):
-        lines += ["", f"rule offer{index}"]
+        kind = draw(st.sampled_from(["rule", "rule", "code"]))
+        lines += ["", f"{kind} offer{index}"]
         condition = draw(
             st.sampled_from(
                 [
@@ -314,8 +326,12 @@ def plain_programs(draw) -> str:
                     )
                 )
             )
-        if draw(st.booleans()):
+        if kind == "code":
+            lines.append(draw(st.sampled_from(["  valid 2026-01-01 to 2026-04-30", "  limit 1 per customer", "  limit 2 in total", "  once per customer"])))
+        elif draw(st.booleans()):
             lines.append("  once per customer")
+        lines += not_with(draw, names)
+        names.append(f"offer{index}")
     for index in range(draw(st.integers(0, 2))):
         stamp = draw(
             st.sampled_from(["  stamp 1 per item in category [drinks]", "  stamp 2 per item", "  stamp 1 per purchase", f"  stamp 1 per 700 {currency} of order.total, remainder carries over"])
@@ -326,7 +342,7 @@ def plain_programs(draw) -> str:
                   f"  when full: free cheapest item in category [{draw(st.sampled_from(['drinks', 'food, gear']))}], then {draw(st.sampled_from(['reset', 'carry over']))}"]
         if draw(st.booleans()):
             lines.append(f"  stamps expire {draw(st.integers(1, 3))} months after stamped")
-    if sum(line.startswith(("rule ", "stamps ")) for line in lines) >= 2:
+    if sum(line.startswith(("rule ", "code ", "stamps ")) for line in lines) >= 2:
         lines += ["", "stacking", "  stack the rest"]
     return "\n".join(lines) + "\n"
 
@@ -338,5 +354,6 @@ def test_specialised_purchase_path_gives_identical_results(source: str, data):
     assert checked.ok, [f"{d.span.line}: {d.message}" for d in checked.errors]
     compiled = load_compiled(checked)
     assert compiled.purchase_path is not None, "the program should be specialised"
-    events = data.draw(event_streams(("food", "drinks", "gear"), (), checked.symbols.timezone, extras=data.draw(st.booleans())))
+    codes = tuple(o.name.text for o in checked.program.offers if o.kind == "code")
+    events = data.draw(event_streams(("food", "drinks", "gear"), codes, checked.symbols.timezone, extras=data.draw(st.booleans())))
     same_run(interpreter(checked), compiled, events)
