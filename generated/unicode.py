@@ -227,10 +227,19 @@ def money_rounder(code: str, rounding: str = "half-even") -> Callable[[Decimal],
     return rounder
 
 
+_CURRENCY_DISPLAY: dict[str, tuple[Callable[[Decimal], Decimal], str]] = {}
+
+
 def format_money(amount: Decimal, code: str) -> str:
-    """Display form "19,800.00 RUB": rounded half-even, comma grouping, code after."""
-    rounded = round_money(amount, code)
-    return f"{rounded:,.{minor_unit(code)}f} {code}"
+    """Display form "19,800.00 RUB": rounded half-even, comma grouping, code after. The
+    rounder and the format are made once per currency: a scale's note is written on
+    every purchase it sees."""
+    known = _CURRENCY_DISPLAY.get(code)
+    if known is None:
+        known = _CURRENCY_DISPLAY[code] = (money_rounder(code), f",.{minor_unit(code)}f")
+    _currency_check(amount)
+    rounder, shape = known
+    return f"{rounder(amount):{shape}} {code}"
 
 
 # ============================================================================

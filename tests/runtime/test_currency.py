@@ -105,6 +105,17 @@ def test_format_money() -> None:
     assert format_money(Decimal("1234567.8915"), "KWD") == "1,234,567.892 KWD"
     assert format_money(Decimal("-2400"), "GBP") == "-2,400.00 GBP"
     assert format_money(Decimal("999.999"), "USD") == "1,000.00 USD"
+    assert format_money(Decimal("19800"), "RUB") == "19,800.00 RUB"  # again: the currency's format is remembered
+
+
+def test_format_money_refuses_what_round_money_refuses() -> None:
+    format_money(Decimal(1), "RUB")  # RUB's format is now remembered: the checks must still run
+    with pytest.raises(TypeError, match="must be a Decimal"):
+        format_money(1.5, "RUB")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finite"):
+        format_money(Decimal("NaN"), "RUB")
+    with pytest.raises(KeyError, match="unknown currency 'XYZ'"):
+        format_money(Decimal(1), "XYZ")
 
 
 @settings(max_examples=100, deadline=None)
