@@ -3912,7 +3912,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         else:
             engine.refuse(out, 'SKIDKA30', reason, "code " + entered['skidka30'])
 
-
     # Offers not valid with another that applies (Engine.exclusions): each looks at
     # what applied before any was dropped.
     present_3 = applies_3

@@ -3748,7 +3748,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
 
     # What applies, decided on the basket as entered.
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     out.total = total

@@ -3728,7 +3728,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # What applies, decided on the basket as entered.
     applies_1 = customer.uses.get('card_issue', 0) < 1 and (subtotal >= D_1500)
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     if applies_1:

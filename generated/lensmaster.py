@@ -3704,7 +3704,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     applies_1 = card_1 is not None and card_1.rewards > 0 and bool(lines_1)
     free_1: list[int] | None = None  # units its free item made free: they earn no stamps
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     if applies_1:

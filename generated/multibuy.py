@@ -3759,7 +3759,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     applies_1 = (sum(quantities[i] for i in lines_1) >= 3)
     applies_2 = (sum(quantities[i] for i in lines_2) >= 2)
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     if applies_1:

@@ -3759,7 +3759,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         else:
             engine.refuse(out, 'SHEET0215', reason, "code " + entered['sheet0215'])
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     group_1_done = False  # best of SHEET0115, SHEET0131, SHEET0215

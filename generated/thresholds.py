@@ -3701,7 +3701,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # What applies, decided on the basket as entered.
     applies_1 = (subtotal > D_10000) and (any(nets[i] > 0 for i in lines_1))
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     cut = _ZERO  # the last order discount, spread over the lines only if a return reads them

@@ -3802,7 +3802,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # What applies, decided on the basket as entered.
     applies_1 = (Decimal(customer.orders) >= D_1) and (any(nets[i] > 0 for i in lines_1))
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     if applies_1:

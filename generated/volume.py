@@ -3718,7 +3718,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # What applies, decided on the basket as entered.
     applies_1 = True
 
-
     # Discounts, in program order.
     applied_offers: list[str] = []
     if applies_1:

@@ -235,9 +235,9 @@ class _Planner:
         self.backend = backend
         self.indexes: dict[ItemFilterSpec, IndexList] = {}
         self.uses_periods = False
-        # Each source's flag, by name; a coupon's is never set on the path.
-        self.flags = {
-            source.name: f"applies_{number}"
+        # Each source's number (its flag is applies_N), by name; a coupon's flag is never set on the path.
+        self.numbers = {
+            source.name: number
             for number, source in enumerate(spec.sources, start=1)
             if not (isinstance(source, OfferSpec) and source.kind in _NEVER_ON_THE_PATH)
         }
@@ -281,7 +281,7 @@ class _Planner:
             monthly=any(earn.kind == "monthly" and wallet.worth is not None for wallet in spec.wallets for earn in wallet.earns),
             groups=groups,
             codes=tuple(step for step in steps if isinstance(step, OfferStep) and step.code is not None),
-            present=tuple(sorted({(ex.present, self.flags[ex.other]) for step in steps if isinstance(step, OfferStep) for ex in step.exclusions})),
+            present=tuple(sorted({(ex.present, f"applies_{self.numbers[ex.other]}") for step in steps if isinstance(step, OfferStep) for ex in step.exclusions})),
         )
 
     def tiers(self) -> TierPlan | None:
@@ -410,7 +410,7 @@ class _Planner:
         code = CodeTest(offer.name.casefold(), f"OFFER_{number}", number - 1, when, offer.when_text, matched) if offer.kind == "code" else None
         # A name `not with` reads that has no flag is a coupon's: never applied on the path.
         exclusions = tuple(
-            Exclusion(other, self.flags[other].replace("applies_", "present_"), cancel) for other, cancel in offer.exclusions if other in self.flags
+            Exclusion(other, f"present_{self.numbers[other]}", cancel) for other, cancel in offer.exclusions if other in self.numbers
         )
         return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts, code, exclusions)
 
