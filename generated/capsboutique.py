@@ -3965,7 +3965,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         out.applied.append('mug_for_1_ruble')
         applied_offers.append('mug_for_1_ruble')
         customer.uses['mug_for_1_ruble'] = customer.uses.get('mug_for_1_ruble', 0) + 1
-    if applies_4 and not group_1_done:  # best of order_volume, SKIDKA30: it chooses now
+    if (applies_4 or applies_5) and not group_1_done:  # best of order_volume, SKIDKA30: it chooses now
         group_1_done = True
         chosen, best = "", None
         before_nets, before_total = list(nets), total
@@ -4015,56 +4015,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             customer.uses['SKIDKA30'] = customer.uses.get('SKIDKA30', 0) + 1
             state.code_uses['SKIDKA30'] = state.code_uses.get('SKIDKA30', 0) + 1
             out.notes.append('code SKIDKA30 applied')
-    if applies_5 and not group_1_done:  # best of order_volume, SKIDKA30: it chooses now
-        group_1_done = True
-        chosen, best = "", None
-        before_nets, before_total = list(nets), total
-        if applies_4:  # a trial, undone after
-            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
-            taken = _ZERO
-            if rate:
-                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
-                total -= taken
-            if best is None or taken > best:
-                chosen, best = 'order_volume', taken
-            nets[:] = before_nets
-            total = before_total
-        if applies_5:  # a trial, undone after
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            total -= step_taken
-            taken += step_taken
-            if best is None or taken > best:
-                chosen, best = 'SKIDKA30', taken
-            nets[:] = before_nets
-            total = before_total
-        if applies_4 and chosen != 'order_volume':
-            engine.refuse(out, 'order_volume', chosen + ' gives more (best of order_volume, SKIDKA30)', 'order_volume', verb="not applied")
-        if applies_5 and chosen != 'SKIDKA30':
-            engine.refuse(out, 'SKIDKA30', chosen + ' gives more (best of order_volume, SKIDKA30)', 'code SKIDKA30', verb="not applied")
-        if chosen == 'order_volume':
-            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
-            taken = _ZERO
-            if rate:
-                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
-                total -= taken
-            if taken > 0:
-                out.discounts.append(('order_volume', taken))
-            out.applied.append('order_volume')
-        elif chosen == 'SKIDKA30':
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            total -= step_taken
-            taken += step_taken
-            if taken > 0:
-                out.discounts.append(('SKIDKA30', taken))
-            out.applied.append('SKIDKA30')
-            applied_offers.append('SKIDKA30')
-            customer.uses['SKIDKA30'] = customer.uses.get('SKIDKA30', 0) + 1
-            state.code_uses['SKIDKA30'] = state.code_uses.get('SKIDKA30', 0) + 1
-            out.notes.append('code SKIDKA30 applied')
+    # SKIDKA30: chosen or not by best of order_volume, SKIDKA30, above
     out.total = total
     if applies_4:  # how far the next step of order_volume is
         value = Decimal(subtotal)

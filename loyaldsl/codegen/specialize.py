@@ -196,6 +196,7 @@ class PurchasePlan:
     monthly: bool = False  # credits by the month's spend (Engine.monthly): the purchase adds to its month
     groups: dict[str, GroupPlan] = attrs.field(factory=dict)  # stacking groups that choose, by member name
     codes: tuple[OfferStep, ...] = ()  # the steps that are codes
+    choose_at: dict[str, tuple[str, ...]] = attrs.field(factory=dict)  # group member -> the flags its group chooses on there
     present: tuple[tuple[str, str], ...] = ()  # (local, flag): what `not with` reads, kept before any drop
 
     @property
@@ -280,6 +281,7 @@ class _Planner:
             tiers=tiers,
             monthly=any(earn.kind == "monthly" and wallet.worth is not None for wallet in spec.wallets for earn in wallet.earns),
             groups=groups,
+            choose_at=choice_points(steps, groups),
             codes=tuple(step for step in steps if isinstance(step, OfferStep) and step.code is not None),
             present=tuple(sorted({(ex.present, f"applies_{self.numbers[ex.other]}") for step in steps if isinstance(step, OfferStep) for ex in step.exclusions})),
         )
@@ -487,6 +489,24 @@ def defer_last_order_discount(
     deferred = attrs.evolve(last.effects[-1], deferred=True)
     steps = [*steps[:-1], attrs.evolve(last, effects=(*last.effects[:-1], deferred))]
     return steps, deferred
+
+
+def choice_points(steps: list[OfferStep | CardStep | ScaleStep], groups: dict[str, GroupPlan]) -> dict[str, tuple[str, ...]]:
+    """Where each stacking group chooses. The engine chooses at the group's first member
+    that applies, in program order, so the path writes the choice at a member's place
+    unless that member follows another of its group with no other step between: nothing
+    happens between them, and the earlier place chooses on either flag."""
+    points: dict[str, tuple[str, ...]] = {}
+    start: str | None = None
+    previous: GroupPlan | None = None
+    for step in steps:
+        group = groups.get(step.name)
+        if group is not None and group is previous and start is not None:
+            points[start] += (step.flag,)
+        elif group is not None:
+            start, points[step.name] = step.name, (step.flag,)
+        previous = group
+    return points
 
 
 def expressions_in(value: Any) -> Iterator[str]:

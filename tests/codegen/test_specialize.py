@@ -303,3 +303,24 @@ def test_code_limits_count_on_the_path():
     assert [out.refused for out in outs] == [[], [("SPRING", "already used 1 time by this customer (limit 1)")], [], [("TEA", "used up (1 uses in total)")]]
     assert state.code_uses == {"SPRING": 1, "TEA": 1}
     same_run(interpreter(checked), program, events)
+
+
+def test_a_group_chooses_once_where_its_members_follow_each_other():
+    """Members with no other step between choose in one place, on either flag; a step
+    between them (which lowers the basket) keeps a choice at each member's place, and
+    the path still agrees with the interpreter when only the later member applies."""
+    together = plan_of(HEAD + "\nrule a\n  discount 5% on order\n\nrule b\n  when order.subtotal >= 1 RUB\n  discount 10 RUB on order\n\nstacking\n  best of a, b\n  stack the rest\n")
+    assert isinstance(together, PurchasePlan) and together.choose_at == {"a": ("applies_1", "applies_2")}
+    source = HEAD + (
+        "\nrule a\n  when order.items > 5\n  discount 5% on order\n"
+        "\nrule drinks\n  discount 10 RUB on each item in category [drinks]\n"
+        "\nrule b\n  discount 50 RUB on order\n"
+        "\nstacking\n  best of a, b\n  stack the rest\n"
+    )
+    apart = plan_of(source)
+    assert isinstance(apart, PurchasePlan) and apart.choose_at == {"a": ("applies_1",), "b": ("applies_3",)}
+    checked, program, module = compile_source(source)
+    buy = purchase("p1", "ann", 10, ("beans", "food", 1, "1000"), ("tea", "drinks", 1, "100"), module=module)
+    out = program.purchase_path(program.engine, program.new_state(), buy)
+    assert out is not None and out.applied == ["drinks", "b"]
+    same_run(interpreter(checked), program, [buy, purchase("p2", "bob", 10, ("tea", "drinks", 6, "100"), module=module)])
