@@ -3969,6 +3969,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         group_1_done = True
         chosen, best = "", None
         before_nets, before_total = list(nets), total
+        kept = (before_nets, before_total, _ZERO)  # the best trial's lines, total and discount
         if applies_4:  # a trial, undone after
             rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
             taken = _ZERO
@@ -3976,7 +3977,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
                 taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
                 total -= taken
             if best is None or taken > best:
-                chosen, best = 'order_volume', taken
+                chosen, best, kept = 'order_volume', taken, (list(nets), total, taken)
             nets[:] = before_nets
             total = before_total
         if applies_5:  # a trial, undone after
@@ -3986,28 +3987,20 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             total -= step_taken
             taken += step_taken
             if best is None or taken > best:
-                chosen, best = 'SKIDKA30', taken
+                chosen, best, kept = 'SKIDKA30', taken, (list(nets), total, taken)
             nets[:] = before_nets
             total = before_total
+        kept_nets, total, taken = kept  # the chosen one's trial is its discount
+        nets[:] = kept_nets
         if applies_4 and chosen != 'order_volume':
             engine.refuse(out, 'order_volume', chosen + ' gives more (best of order_volume, SKIDKA30)', 'order_volume', verb="not applied")
         if applies_5 and chosen != 'SKIDKA30':
             engine.refuse(out, 'SKIDKA30', chosen + ' gives more (best of order_volume, SKIDKA30)', 'code SKIDKA30', verb="not applied")
         if chosen == 'order_volume':
-            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
-            taken = _ZERO
-            if rate:
-                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
-                total -= taken
             if taken > 0:
                 out.discounts.append(('order_volume', taken))
             out.applied.append('order_volume')
         elif chosen == 'SKIDKA30':
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            total -= step_taken
-            taken += step_taken
             if taken > 0:
                 out.discounts.append(('SKIDKA30', taken))
             out.applied.append('SKIDKA30')

@@ -3766,6 +3766,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         group_1_done = True
         chosen, best = "", None
         before_nets, before_total = list(nets), total
+        kept = (before_nets, before_total, _ZERO)  # the best trial's lines, total and discount
         if applies_1:  # a trial, undone after
             taken = _ZERO
             per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
@@ -3773,7 +3774,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             total -= step_taken
             taken += step_taken
             if best is None or taken > best:
-                chosen, best = 'SHEET0115', taken
+                chosen, best, kept = 'SHEET0115', taken, (list(nets), total, taken)
             nets[:] = before_nets
             total = before_total
         if applies_2:  # a trial, undone after
@@ -3783,7 +3784,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             total -= step_taken
             taken += step_taken
             if best is None or taken > best:
-                chosen, best = 'SHEET0131', taken
+                chosen, best, kept = 'SHEET0131', taken, (list(nets), total, taken)
             nets[:] = before_nets
             total = before_total
         if applies_3:  # a trial, undone after
@@ -3793,9 +3794,11 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             total -= step_taken
             taken += step_taken
             if best is None or taken > best:
-                chosen, best = 'SHEET0215', taken
+                chosen, best, kept = 'SHEET0215', taken, (list(nets), total, taken)
             nets[:] = before_nets
             total = before_total
+        kept_nets, total, taken = kept  # the chosen one's trial is its discount
+        nets[:] = kept_nets
         if applies_1 and chosen != 'SHEET0115':
             engine.refuse(out, 'SHEET0115', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0115', verb="not applied")
         if applies_2 and chosen != 'SHEET0131':
@@ -3803,11 +3806,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         if applies_3 and chosen != 'SHEET0215':
             engine.refuse(out, 'SHEET0215', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0215', verb="not applied")
         if chosen == 'SHEET0115':
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            total -= step_taken
-            taken += step_taken
             if taken > 0:
                 out.discounts.append(('SHEET0115', taken))
             out.applied.append('SHEET0115')
@@ -3816,11 +3814,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             state.code_uses['SHEET0115'] = state.code_uses.get('SHEET0115', 0) + 1
             out.notes.append('code SHEET0115 applied')
         elif chosen == 'SHEET0131':
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            total -= step_taken
-            taken += step_taken
             if taken > 0:
                 out.discounts.append(('SHEET0131', taken))
             out.applied.append('SHEET0131')
@@ -3829,11 +3822,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             state.code_uses['SHEET0131'] = state.code_uses.get('SHEET0131', 0) + 1
             out.notes.append('code SHEET0131 applied')
         elif chosen == 'SHEET0215':
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            total -= step_taken
-            taken += step_taken
             if taken > 0:
                 out.discounts.append(('SHEET0215', taken))
             out.applied.append('SHEET0215')
