@@ -2369,9 +2369,11 @@ class Engine:
         never earlier, so `customer.forget_due` (when the oldest of them, or the next one
         made, is first old enough to drop) lets most events skip looking at them."""
         horizon = at - self.keep_records
-        for ledger in customer.wallets.values():  # ledger records may be dated earlier: looked at every time
-            if ledger.sources and next(iter(ledger.sources.values())).at < horizon - _MONTH:
-                ledger.forget_before(horizon - _MONTH)
+        if customer.wallets:
+            ledger_horizon = horizon - _MONTH
+            for ledger in customer.wallets.values():  # ledger records may be dated earlier: looked at every time
+                if ledger.sources and next(iter(ledger.sources.values())).at < ledger_horizon:
+                    ledger.forget_before(ledger_horizon)
         due = customer.forget_due
         if due is not None and at <= due:
             return
