@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -1602,29 +1603,29 @@ class Basket:
     def zeros(self) -> list[Decimal]:
         return [ZERO] * len(self.lines)
 
-    def allocate(self, amount: Decimal, indexes: list[int]) -> list[Decimal]:
+    def allocate(self, amount: Decimal, indexes: Sequence[int]) -> list[Decimal]:
         """Spread `amount` over lines in proportion to their net."""
         return spread_over(amount, self.nets(), indexes, self.quantum)
 
     def allocate_by(self, amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
         return spread(amount, weights, self.quantum)
 
-    def percent_of_lines(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
+    def percent_of_lines(self, fraction: Decimal, indexes: Sequence[int]) -> list[Decimal]:
         return percent_of_lines(fraction, self.nets(), indexes, self._round)
 
-    def percent_of_order(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
+    def percent_of_order(self, fraction: Decimal, indexes: Sequence[int]) -> list[Decimal]:
         return percent_of_order(fraction, self.nets(), indexes, self.quantum, self._round)
 
-    def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
+    def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: Sequence[int]) -> list[Decimal]:
         return each_unit(fraction, amount, self.nets(), self.quantities(), indexes, self._round)
 
-    def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
+    def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: Sequence[int], count: int = 1) -> list[Decimal]:
         return cheapest_units(fraction, amount, self.nets(), self.quantities(), indexes, count, self._round)
 
-    def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
+    def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: Sequence[int]) -> list[Decimal]:
         return multi_buy(buy, get, fraction, repeating, self.nets(), self.quantities(), indexes, self._round)
 
-    def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: list[int]) -> list[Decimal]:
+    def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: Sequence[int]) -> list[Decimal]:
         """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
         out = self.zeros()
         order = [(i, self.lines[i]) for i in indexes]
@@ -1672,7 +1673,7 @@ def spread(amount: Decimal, weights: list[Decimal], quantum: Decimal) -> list[De
     return [Decimal(part) * quantum if w > 0 else ZERO for part, w in zip(parts, whole, strict=True)]
 
 
-def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal) -> list[Decimal]:
+def spread_over(amount: Decimal, nets: list[Decimal], indexes: Sequence[int], quantum: Decimal) -> list[Decimal]:
     """Spread `amount` over the lines at `indexes`, in proportion to their net."""
     weights = [ZERO] * len(nets)
     for i in indexes:
@@ -1680,7 +1681,7 @@ def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantu
     return spread(amount, weights, quantum)
 
 
-def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     """Each line rounded on its own."""
     out = [ZERO] * len(nets)
     for i in indexes:
@@ -1688,13 +1689,13 @@ def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: list[int],
     return out
 
 
-def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
     base = sum((nets[i] for i in indexes), ZERO)
     return spread_over(rounder(base * fraction), nets, indexes, quantum)
 
 
-def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     out = [ZERO] * len(nets)
     for i in indexes:
         unit = nets[i] / quantities[i]
@@ -1703,7 +1704,7 @@ def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decim
     return out
 
 
-def units_by_price(nets: list[Decimal], quantities: list[int], indexes: list[int]) -> list[tuple[Decimal, int]]:
+def units_by_price(nets: list[Decimal], quantities: list[int], indexes: Sequence[int]) -> list[tuple[Decimal, int]]:
     """(net unit price, line) for every unit, dearest first, ties in line order."""
     units = []
     for i in indexes:
@@ -1713,7 +1714,7 @@ def units_by_price(nets: list[Decimal], quantities: list[int], indexes: list[int
     return units
 
 
-def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], count: int, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], count: int, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     out = [ZERO] * len(nets)
     units = units_by_price(nets, quantities, indexes)
     for unit, i in list(reversed(units))[:count]:
@@ -1723,7 +1724,7 @@ def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[
 
 
 def multi_buy(
-    buy: int, get: int, fraction: Decimal, repeating: bool, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]
+    buy: int, get: int, fraction: Decimal, repeating: bool, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]
 ) -> list[Decimal]:
     """Every full group of buy+get units earns `get` discounted units, and the
     discounted units are the cheapest of the basket (MECHANICS: "cheapest"), so the
@@ -1909,10 +1910,16 @@ class CardState:
     entries: list[list[Any]] = field(default_factory=list)  # [at, stamps, source]
     remainder: Decimal = _STATE_ZERO  # money toward the next stamp, with "remainder carries over"
     rewards: int = 0  # full cards whose free item is not yet taken
+    # Not state: no stamp on the card lapses before this instant (Engine.lapse_stamps),
+    # so most purchases skip working out when the oldest lapses. Never saved or compared.
+    lapse_floor: _dt.datetime | None = field(default=None, compare=False, repr=False)
 
     @property
     def stamps(self) -> int:
-        return sum(entry[1] for entry in self.entries)
+        return sum(map(_STATE_STAMPS_OF, self.entries))
+
+
+_STATE_STAMPS_OF = itemgetter(1)  # an entry's stamps
 
 
 @dataclass(slots=True)
@@ -1926,49 +1933,57 @@ class Holding:
     source: str
 
 
-@dataclass(slots=True)
-class LineDraft:
-    """A purchase record's lines before they are worked out. Most records are dropped
-    when the refund window closes without a return ever reading them, so the net
-    price per unit (a division per line) and the spread over the lines of an order
-    discount taken last wait until a return or a save asks for them."""
+@dataclass(frozen=True, slots=True)
+class LinePricing:
+    """How a sold line's net is worked out when its record did not keep the nets: the
+    program's rounding of price x quantity, and its minor unit for an order discount's
+    spread. One per program (Engine.pricing), shared by its records."""
 
-    sold: Sequence[Any]  # the purchase's lines (each with .product, .category and .quantity)
-    nets: list[Decimal]  # each line's net, before `cut`
-    cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` on demand
-    cut_lines: list[int] = field(default_factory=list)
-    quantum: Decimal = _STATE_ZERO  # the currency's minor unit, for the spread
-
-    def categories(self) -> list[str]:
-        return [line.category for line in self.sold]
-
-    def lines(self) -> list[list[Any]]:
-        nets = self.nets
-        if self.cut:
-            nets = list(nets)
-            take_off(nets, spread_over(self.cut, nets, self.cut_lines, self.quantum))
-        return [[line.product, line.quantity, net / line.quantity] for line, net in zip(self.sold, nets, strict=True)]
+    round: Callable[[Decimal], Decimal]
+    quantum: Decimal
 
 
-_RECORD_CONTAINERS = {"stamped": dict, "stamp_money": dict, "stamps": dict, "coupons": list, "scale_values": dict}
+# What a record's empty slots hold until first set: most records are dropped unread.
+_RECORD_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "lines": list,
+    "categories": list,
+    "refunded": lambda: _STATE_ZERO,
+    "refunded_money": lambda: _STATE_ZERO,
+    "points_metric": lambda: _STATE_ZERO,
+    "stamped": dict,
+    "stamp_money": dict,
+    "stamps": dict,
+    "coupons": list,
+    "scale_values": dict,
+}
 
 
 @dataclass(slots=True)
 class PurchaseRecord:
     """What a refund needs: per line the units left and their net price, the money
-    it counted toward metrics, and the stamps and coupons it gave. A record is kept
-    for every purchase in the refund window and most never see a return, so the
-    dicts and lists only some programs fill are made on first use."""
+    it counted toward metrics, and the stamps and coupons it gave.
+
+    A record is kept for every purchase in the refund window, and most are dropped
+    unread when it closes, long after they were made: then freeing the record is most
+    of what it costs, one object at a time. So a record made at the till holds the
+    purchase's own lines and works out its per-line data (the net per unit, an order
+    discount's spread) only when a return or a save reads `lines` or `categories`, and
+    what only some programs or returns fill is made on first use."""
 
     at: _dt.datetime
-    line_data: list[list[Any]] | LineDraft  # read through `lines`
     total: Decimal
-    refunded: Decimal = _STATE_ZERO  # value of the goods returned so far
+    sold: Sequence[Any] | None = None  # the purchase's lines, until `lines` works them out
+    nets: list[Decimal] | None = None  # each sold line's net before `cut`; None: its rounded price x quantity
+    cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` when worked out
+    cut_lines: Sequence[int] | None = None  # None: every line
+    pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
-    refunded_money: Decimal = _STATE_ZERO
-    applied: list[str] = field(default_factory=list)  # offers whose uses it counted
-    category_data: list[str] | None = None  # per line, for scale counts; read through `categories`
-    points_metric: Decimal = _STATE_ZERO
+    applied: Sequence[str] = ()  # offers whose uses it counted
+    lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
+    categories: list[str] = field(init=False)  # per line, for scale counts
+    refunded: Decimal = field(init=False)  # value of the goods returned so far
+    refunded_money: Decimal = field(init=False)
+    points_metric: Decimal = field(init=False)
     stamped: dict[str, list[int]] = field(init=False)  # card -> stamped units per line
     stamp_money: dict[str, Decimal] = field(init=False)  # card -> money counted toward stamps
     stamps: dict[str, int] = field(init=False)
@@ -1976,33 +1991,34 @@ class PurchaseRecord:
     scale_values: dict[str, Decimal] = field(init=False)
 
     def __getattr__(self, name: str) -> Any:
-        """A container not yet used: make it now (only called when the slot is empty)."""
-        make = _RECORD_CONTAINERS.get(name)
+        """A slot not yet set: its default, kept (only called when the slot is empty)."""
+        make = _RECORD_DEFAULTS.get(name)
         if make is None:
             raise AttributeError(f"'PurchaseRecord' object has no attribute {name!r}")
+        if self.sold is not None and name in ("lines", "categories"):
+            self.work_out()
+            return object.__getattribute__(self, name)
         value = make()
         object.__setattr__(self, name, value)
         return value
 
-    @property
-    def lines(self) -> list[list[Any]]:
-        """Per line [product, units left, net per unit], worked out on first use."""
-        data = self.line_data
-        if isinstance(data, LineDraft):
-            if self.category_data is None:  # the sold lines go with the draft
-                self.category_data = data.categories()
-            data = self.line_data = data.lines()
-        return data
-
-    @property
-    def categories(self) -> list[str]:
-        """Per line, its category: taken from the sold lines on first use (a record
-        made from a purchase), else as saved."""
-        data = self.category_data
-        if data is None:
-            draft = self.line_data
-            data = self.category_data = draft.categories() if isinstance(draft, LineDraft) else []
-        return data
+    def work_out(self) -> None:
+        """The sold lines to `lines` and `categories`, once: the nets (worked out
+        again if not kept) less the order discount's spread, per unit."""
+        sold = self.sold
+        assert sold is not None
+        nets = self.nets
+        if nets is None:
+            assert self.pricing is not None
+            rounder = self.pricing.round
+            nets = [rounder(line.unit_price * line.quantity) for line in sold]
+        if self.cut:
+            assert self.pricing is not None
+            indexes = self.cut_lines if self.cut_lines is not None else range(len(nets))
+            take_off(nets, spread_over(self.cut, nets, indexes, self.pricing.quantum))
+        self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        self.categories = [line.category for line in sold]
+        self.sold = self.nets = None
 
 
 @dataclass(slots=True)
@@ -2199,6 +2215,7 @@ class Engine:
         self.windowed_scales = [s for s in self.scales if s.window is not None]
         self.scale_steps = {s.name: bands_in_order(s.bands) for s in self.scales}
         self.money_step = Decimal(1).scaleb(-minor_unit(spec.currency))
+        self.pricing = LinePricing(self.round, self.money_step)  # shared by the purchase records
         self.step_notes = {s.name: self._step_notes(s) for s in self.scales}
         self.point_quanta = {wallet.name: wallet.quantum for wallet in spec.wallets}  # WalletSpec.quantum makes a Decimal per call
         self._expiry_by_month: dict[tuple[Any, ...], _dt.datetime] = {}  # expiry_after_earning's memory
@@ -2355,7 +2372,12 @@ class Engine:
         return is only ever written on an empty card), so when the oldest has not
         lapsed none has, and that one look is all most purchases pay."""
         assert card_spec.expiry is not None
-        if self.add(card.entries[0][0], card_spec.expiry) > at:
+        floor = card.lapse_floor
+        if floor is not None and at < floor:
+            return
+        first = self.add(card.entries[0][0], card_spec.expiry)
+        if first > at:
+            card.lapse_floor = first
             return
         card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
 
@@ -2674,8 +2696,9 @@ class Engine:
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
             at,
-            LineDraft(purchase.lines, basket.nets()),
             basket.total,
+            purchase.lines,
+            basket.nets(),
             redeemed=ctx.redeemed,
             applied=[source.name for source in applied if isinstance(source, OfferSpec)],
         )
@@ -3116,21 +3139,23 @@ class Engine:
             free = free_units.get(card_spec.name, [0] * len(basket.lines))
             if card_spec.stamp_kind == "item":
                 stamped = [line.quantity - free[i] if line.matches(card_spec.items) else 0 for i, line in enumerate(basket.lines)]
-                record.stamped[card_spec.name] = stamped
                 given = sum(stamped) * card_spec.count
             elif card_spec.stamp_kind == "purchase":
                 given = card_spec.count if basket.lines else 0
             else:
                 assert card_spec.base is not None and card_spec.per is not None
                 base = card_spec.base(ctx)
-                record.stamp_money[card_spec.name] = base
                 amount = base + (card.remainder if card_spec.carry_remainder else _ZERO)
                 steps = int((amount / card_spec.per).to_integral_value(rounding=ROUND_FLOOR)) if amount > 0 else 0
                 if card_spec.carry_remainder:
                     card.remainder = amount - steps * card_spec.per
                 given = steps * card_spec.count
             if given <= 0:
-                continue
+                continue  # the record keeps nothing of a card that gave nothing: no return reads it
+            if card_spec.stamp_kind == "item":
+                record.stamped[card_spec.name] = stamped
+            elif card_spec.stamp_kind == "money":
+                record.stamp_money[card_spec.name] = base
             card.entries.append([at, given, event_id])
             record.stamps[card_spec.name] = given
             while card.stamps >= card_spec.size:
@@ -3325,6 +3350,7 @@ class Engine:
             restored = cards_back * card_spec.size - missing
             if restored > 0:
                 card.entries.append([record.at, restored, "restored"])
+                card.lapse_floor = None  # an older entry: it may lapse sooner
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))
 
@@ -3412,15 +3438,15 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
     for pid, rec in data["purchases"].items():
         record = purchases[pid] = PurchaseRecord(
             at=_dt.datetime.fromisoformat(rec["at"]).astimezone(zone),
-            line_data=[[product, units, Decimal(price)] for product, units, price in rec["lines"]],
             total=Decimal(rec["total"]),
-            refunded=Decimal(rec["refunded"]),
             redeemed=Decimal(rec["redeemed"]),
-            refunded_money=Decimal(rec["refunded_money"]),
             applied=list(rec["applied"]),
-            category_data=list(rec["categories"]),
-            points_metric=Decimal(rec["points_metric"]),
         )
+        record.lines = [[product, units, Decimal(price)] for product, units, price in rec["lines"]]
+        record.categories = list(rec["categories"])
+        record.refunded = Decimal(rec["refunded"])
+        record.refunded_money = Decimal(rec["refunded_money"])
+        record.points_metric = Decimal(rec["points_metric"])
         record.stamped = {k: list(v) for k, v in rec["stamped"].items()}
         record.stamp_money = {k: Decimal(v) for k, v in rec["stamp_money"].items()}
         record.stamps = dict(rec["stamps"])
@@ -3597,11 +3623,14 @@ class CompiledProgram:
         return self.engine.new_state()
 
     def process(self, state: State, event: Event | Mapping[str, Any]) -> Outcome:
-        # By class name, as event_kind does: loyaldsl's own records are welcome too.
-        if type(event).__name__ == "Purchase":
+        # By class name, as event_kind does: loyaldsl's own records are welcome too
+        # (this module's own are checked first: one identity test on every purchase).
+        kind = type(event)
+        if kind is Purchase or kind.__name__ == "Purchase":
             purchase = cast(Purchase, event)
-            if self.purchase_path is not None:
-                out = self.purchase_path(self.engine, state, purchase)
+            path = self.purchase_path
+            if path is not None:
+                out = path(self.engine, state, purchase)
                 if out is not None:
                     return out
             return self.engine.process(state, purchase)
@@ -3864,7 +3893,9 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     nothing changed, hands the purchase to the general engine: repeated
     deliveries, events out of time order, a customer with a birthday or coupons on
     file."""
-    at = event.at.astimezone(engine.zone)
+    at = event.at
+    if at.tzinfo is not engine.zone:
+        at = at.astimezone(engine.zone)
     customers = state.customers
     customer = customers.get(event.customer)
     if customer is None:
@@ -3894,7 +3925,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     lines_1 = [i for i, line in enumerate(lines) if line.category in {'beans', 'capsules'}]
     lines_2 = [i for i, line in enumerate(lines) if line.category == 'machines']
     lines_3 = [i for i, line in enumerate(lines) if line.product == 'gift-mug']
-    lines_4 = list(range(len(lines)))
+    lines_4 = range(len(lines))
     entered = engine.read_codes(event.codes, out) if event.codes else {}  # folded name -> as entered
 
     # What applies, decided on the basket as entered.
@@ -3907,7 +3938,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         reason = engine.use_refusal(state, customer, OFFER_5, at)
         if reason is None and not (subtotal >= D_10000):
             reason = 'condition not met: order.subtotal >= 10000 RUB'
-        if reason is None and not (any(nets[i] > 0 for i in lines_4)):
+        if reason is None and not (max(nets, default=_ZERO) > 0):
             reason = "nothing in the basket it applies to"
         if reason is None:
             applies_5 = True
@@ -3930,11 +3961,13 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
 
     # Discounts, in program order.
     applied_offers: list[str] = []
+    nets_lowered = False  # the record keeps the nets only if a discount took from the lines
     group_1_done = False  # best of order_volume, SKIDKA30
     if applies_1:
         taken = _ZERO
         per_line = percent_of_lines(D_0_15, nets, lines_1, round_money)
         step_taken = take_off(nets, per_line)
+        nets_lowered = True
         total -= step_taken
         taken += step_taken
         if taken > 0:
@@ -3946,6 +3979,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         taken = _ZERO
         per_line = each_unit(None, (D_500), nets, quantities, lines_2, round_money)
         step_taken = take_off(nets, per_line)
+        nets_lowered = True
         total -= step_taken
         taken += step_taken
         if taken > 0:
@@ -3960,6 +3994,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         if sum(per_line, _ZERO) > cap:
             per_line = spread(cap, per_line, QUANTUM)
         step_taken = take_off(nets, per_line)
+        nets_lowered = True
         total -= step_taken
         taken += step_taken
         if taken > 0:
@@ -3977,6 +4012,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             taken = _ZERO
             if rate:
                 taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+                nets_lowered = True
                 total -= taken
             if best is None or taken > best:
                 chosen, best, kept = 'order_volume', taken, (list(nets), total, taken)
@@ -3986,6 +4022,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             taken = _ZERO
             per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
             step_taken = take_off(nets, per_line)
+            nets_lowered = True
             total -= step_taken
             taken += step_taken
             if best is None or taken > best:
@@ -4038,12 +4075,18 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         factor = TIER_FACTORS[customer.tier]
     engine.earn(customer, WALLET_1, (total - redeemed) * (D_1 / D_10) * factor, at, event.id, 'earn 1 per 10 RUB of order.paid', out)
 
+    # Kept for a return: the lines as sold, and their nets only if a discount took
+    # from them (else worked out again when read, as is the deferred discount's spread).
     record = PurchaseRecord(
         at,
-        LineDraft(lines, nets),
         total,
-        redeemed=redeemed,
-        applied=applied_offers,
+        lines,
+        nets if nets_lowered else None,
+        _ZERO,
+        None,
+        engine.pricing,
+        redeemed,
+        applied_offers,
     )
 
     customer.purchases[event.id] = record

@@ -29,6 +29,7 @@ guards in the template.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -46,8 +47,9 @@ class Effect:
     shape: str  # an expression: the discount per line
     cap: str | None  # an expression: the most the effect takes, or None
     order_fraction: str | None = None  # a percent off the order (no cap): the fraction
-    indexes: str = ""  # the local listing the lines the effect is on
-    deferred: bool = False  # taken from the total only; its spread over the lines waits (LineDraft)
+    indexes: str = ""  # the local listing the lines the effect is on; "" for a deferred one on every line
+    deferred: bool = False  # taken from the total only; its spread over the lines waits (PurchaseRecord.work_out)
+    every: bool = False  # on every line of the basket
 
 
 @attrs.frozen
@@ -178,6 +180,7 @@ class GroupPlan:
 class IndexList:
     var: str
     expression: str  # the indexes of the lines an item filter selects
+    every: bool  # the filter selects every line
 
 
 @attrs.frozen
@@ -202,6 +205,11 @@ class PurchasePlan:
     @property
     def exclusions(self) -> tuple[OfferStep, ...]:
         return tuple(step for step in self.steps if isinstance(step, OfferStep) and step.exclusions)
+
+    @property
+    def lowers_nets(self) -> bool:
+        """A step may take from the lines' nets (all but a deferred order discount do)."""
+        return any(not isinstance(step, OfferStep) or any(not effect.deferred for effect in step.effects) for step in self.steps)
 
     @property
     def uses_first_purchase(self) -> bool:
@@ -267,9 +275,13 @@ class _Planner:
         uses_gross = any("gross[" in text for text in texts)
         groups = self.stacking(steps)
         steps, deferred = defer_last_order_discount(steps, groups)
+        # Only the index lists something reads: a deferred discount on every line
+        # reads none, and a test for something to discount on every line reads nets.
+        written = " ".join(expressions_in((steps, wallets)))
+        indexes = tuple(known for known in self.indexes.values() if re.search(rf"\b{known.var}\b", written))
         return PurchasePlan(
             quantum=quantum,
-            indexes=tuple(self.indexes.values()),
+            indexes=indexes,
             steps=tuple(steps),
             cards=cards,
             uses_periods=self.uses_periods,
@@ -371,10 +383,10 @@ class _Planner:
         if known is None:
             var = f"lines_{len(self.indexes) + 1}"
             if items.kind == "all":
-                expression = "list(range(len(lines)))"
+                expression = "range(len(lines))"
             else:
                 expression = f"[i for i, line in enumerate(lines) if {line_test(items)}]"
-            known = self.indexes[items] = IndexList(var, expression)
+            known = self.indexes[items] = IndexList(var, expression, items.kind == "all")
         return known
 
     def offer(self, offer: OfferSpec, number: int) -> OfferStep:
@@ -393,27 +405,26 @@ class _Planner:
             if effect.kind in ("give-points", "give-coupon"):
                 gifts = True  # given after the purchase (Engine.give); something to act on always
                 continue
-            indexes = self.index_list(effect.items).var
+            index_list = self.index_list(effect.items)
+            indexes = index_list.var
             if effect.kind == "multibuy":
                 assert effect.percent is not None
                 matches.append(f"sum(quantities[i] for i in {indexes}) >= {effect.buy + effect.get}")
                 shape = f"multi_buy({effect.buy}, {effect.get}, {self.backend.decimal(effect.percent)}, {effect.repeating}, nets, quantities, {indexes}, round_money)"
                 effects.append(Effect(shape, None, None, indexes))
                 continue
-            matches.append(f"any(nets[i] > 0 for i in {indexes})")
+            matches.append("max(nets, default=_ZERO) > 0" if index_list.every else f"any(nets[i] > 0 for i in {indexes})")
             cap = self.expression(effect.cap) if effect.cap is not None else None
             order_fraction = None
             if effect.target == "order" and effect.percent is not None and cap is None:
                 order_fraction = self.backend.decimal(effect.percent)
-            effects.append(Effect(self.shape(effect, indexes), cap, order_fraction, indexes))
+            effects.append(Effect(self.shape(effect, indexes), cap, order_fraction, indexes, every=index_list.every))
         matched = " or ".join(matches) if matches and not gifts else None  # an offer that only discounts needs something to discount
         if matched is not None:
             tests.append(f"({matched})")
         code = CodeTest(offer.name.casefold(), f"OFFER_{number}", number - 1, when, offer.when_text, matched) if offer.kind == "code" else None
         # A name `not with` reads that has no flag is a coupon's: never applied on the path.
-        exclusions = tuple(
-            Exclusion(other, f"present_{self.numbers[other]}", cancel) for other, cancel in offer.exclusions if other in self.numbers
-        )
+        exclusions = tuple(Exclusion(other, f"present_{self.numbers[other]}", cancel) for other, cancel in offer.exclusions if other in self.numbers)
         return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts, code, exclusions)
 
     def shape(self, effect: Any, indexes: str) -> str:
@@ -482,11 +493,20 @@ def defer_last_order_discount(
     takes is the rounded percent of the lines' nets (at most their sum), as the spread
     gives back in whole minor units. Only the record's lines need the spread, and only
     if a return reads them, so the path takes the amount off the total and leaves the
-    spread to the record (LineDraft)."""
-    if not steps or not isinstance(steps[-1], OfferStep) or not steps[-1].effects or steps[-1].effects[-1].order_fraction is None or steps[-1].name in groups:
+    spread to the record (PurchaseRecord.work_out). Its shape is not written; on every
+    line, its base is the total (each discount before it took from the total what it
+    took from the lines), so it reads no index list."""
+    if (
+        not steps
+        or not isinstance(steps[-1], OfferStep)
+        or not steps[-1].effects
+        or steps[-1].effects[-1].order_fraction is None
+        or steps[-1].name in groups
+    ):
         return steps, None
     last = steps[-1]
-    deferred = attrs.evolve(last.effects[-1], deferred=True)
+    effect = last.effects[-1]
+    deferred = attrs.evolve(effect, shape="", indexes="" if effect.every else effect.indexes, deferred=True)
     steps = [*steps[:-1], attrs.evolve(last, effects=(*last.effects[:-1], deferred))]
     return steps, deferred
 

@@ -45,7 +45,7 @@ from .periods import (
 )
 from .pricing import Basket, units_made_free
 from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec, WindowSpec
-from .state import CardState, CustomerState, Holding, LineDraft, PurchaseRecord, State
+from .state import CardState, CustomerState, Holding, LinePricing, PurchaseRecord, State
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -114,6 +114,7 @@ class Engine:
         self.windowed_scales = [s for s in self.scales if s.window is not None]
         self.scale_steps = {s.name: bands_in_order(s.bands) for s in self.scales}
         self.money_step = Decimal(1).scaleb(-minor_unit(spec.currency))
+        self.pricing = LinePricing(self.round, self.money_step)  # shared by the purchase records
         self.step_notes = {s.name: self._step_notes(s) for s in self.scales}
         self.point_quanta = {wallet.name: wallet.quantum for wallet in spec.wallets}  # WalletSpec.quantum makes a Decimal per call
         self._expiry_by_month: dict[tuple[Any, ...], _dt.datetime] = {}  # expiry_after_earning's memory
@@ -270,7 +271,12 @@ class Engine:
         return is only ever written on an empty card), so when the oldest has not
         lapsed none has, and that one look is all most purchases pay."""
         assert card_spec.expiry is not None
-        if self.add(card.entries[0][0], card_spec.expiry) > at:
+        floor = card.lapse_floor
+        if floor is not None and at < floor:
+            return
+        first = self.add(card.entries[0][0], card_spec.expiry)
+        if first > at:
+            card.lapse_floor = first
             return
         card.entries = [e for e in card.entries if self.add(e[0], card_spec.expiry) > at]
 
@@ -589,8 +595,9 @@ class Engine:
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
             at,
-            LineDraft(purchase.lines, basket.nets()),
             basket.total,
+            purchase.lines,
+            basket.nets(),
             redeemed=ctx.redeemed,
             applied=[source.name for source in applied if isinstance(source, OfferSpec)],
         )
@@ -1031,21 +1038,23 @@ class Engine:
             free = free_units.get(card_spec.name, [0] * len(basket.lines))
             if card_spec.stamp_kind == "item":
                 stamped = [line.quantity - free[i] if line.matches(card_spec.items) else 0 for i, line in enumerate(basket.lines)]
-                record.stamped[card_spec.name] = stamped
                 given = sum(stamped) * card_spec.count
             elif card_spec.stamp_kind == "purchase":
                 given = card_spec.count if basket.lines else 0
             else:
                 assert card_spec.base is not None and card_spec.per is not None
                 base = card_spec.base(ctx)
-                record.stamp_money[card_spec.name] = base
                 amount = base + (card.remainder if card_spec.carry_remainder else _ZERO)
                 steps = int((amount / card_spec.per).to_integral_value(rounding=ROUND_FLOOR)) if amount > 0 else 0
                 if card_spec.carry_remainder:
                     card.remainder = amount - steps * card_spec.per
                 given = steps * card_spec.count
             if given <= 0:
-                continue
+                continue  # the record keeps nothing of a card that gave nothing: no return reads it
+            if card_spec.stamp_kind == "item":
+                record.stamped[card_spec.name] = stamped
+            elif card_spec.stamp_kind == "money":
+                record.stamp_money[card_spec.name] = base
             card.entries.append([at, given, event_id])
             record.stamps[card_spec.name] = given
             while card.stamps >= card_spec.size:
@@ -1240,5 +1249,6 @@ class Engine:
             restored = cards_back * card_spec.size - missing
             if restored > 0:
                 card.entries.append([record.at, restored, "restored"])
+                card.lapse_floor = None  # an older entry: it may lapse sooner
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))

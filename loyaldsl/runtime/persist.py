@@ -93,15 +93,15 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
     for pid, rec in data["purchases"].items():
         record = purchases[pid] = PurchaseRecord(
             at=_dt.datetime.fromisoformat(rec["at"]).astimezone(zone),
-            line_data=[[product, units, Decimal(price)] for product, units, price in rec["lines"]],
             total=Decimal(rec["total"]),
-            refunded=Decimal(rec["refunded"]),
             redeemed=Decimal(rec["redeemed"]),
-            refunded_money=Decimal(rec["refunded_money"]),
             applied=list(rec["applied"]),
-            category_data=list(rec["categories"]),
-            points_metric=Decimal(rec["points_metric"]),
         )
+        record.lines = [[product, units, Decimal(price)] for product, units, price in rec["lines"]]
+        record.categories = list(rec["categories"])
+        record.refunded = Decimal(rec["refunded"])
+        record.refunded_money = Decimal(rec["refunded_money"])
+        record.points_metric = Decimal(rec["points_metric"])
         record.stamped = {k: list(v) for k, v in rec["stamped"].items()}
         record.stamp_money = {k: Decimal(v) for k, v in rec["stamp_money"].items()}
         record.stamps = dict(rec["stamps"])

@@ -8,7 +8,7 @@ see what was really paid for each item.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,29 +93,29 @@ class Basket:
     def zeros(self) -> list[Decimal]:
         return [ZERO] * len(self.lines)
 
-    def allocate(self, amount: Decimal, indexes: list[int]) -> list[Decimal]:
+    def allocate(self, amount: Decimal, indexes: Sequence[int]) -> list[Decimal]:
         """Spread `amount` over lines in proportion to their net."""
         return spread_over(amount, self.nets(), indexes, self.quantum)
 
     def allocate_by(self, amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
         return spread(amount, weights, self.quantum)
 
-    def percent_of_lines(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
+    def percent_of_lines(self, fraction: Decimal, indexes: Sequence[int]) -> list[Decimal]:
         return percent_of_lines(fraction, self.nets(), indexes, self._round)
 
-    def percent_of_order(self, fraction: Decimal, indexes: list[int]) -> list[Decimal]:
+    def percent_of_order(self, fraction: Decimal, indexes: Sequence[int]) -> list[Decimal]:
         return percent_of_order(fraction, self.nets(), indexes, self.quantum, self._round)
 
-    def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int]) -> list[Decimal]:
+    def each_unit(self, fraction: Decimal | None, amount: Decimal | None, indexes: Sequence[int]) -> list[Decimal]:
         return each_unit(fraction, amount, self.nets(), self.quantities(), indexes, self._round)
 
-    def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: list[int], count: int = 1) -> list[Decimal]:
+    def cheapest_units(self, fraction: Decimal | None, amount: Decimal | None, indexes: Sequence[int], count: int = 1) -> list[Decimal]:
         return cheapest_units(fraction, amount, self.nets(), self.quantities(), indexes, count, self._round)
 
-    def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: list[int]) -> list[Decimal]:
+    def multi_buy(self, buy: int, get: int, fraction: Decimal, repeating: bool, indexes: Sequence[int]) -> list[Decimal]:
         return multi_buy(buy, get, fraction, repeating, self.nets(), self.quantities(), indexes, self._round)
 
-    def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: list[int]) -> list[Decimal]:
+    def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: Sequence[int]) -> list[Decimal]:
         """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
         out = self.zeros()
         order = [(i, self.lines[i]) for i in indexes]
@@ -163,7 +163,7 @@ def spread(amount: Decimal, weights: list[Decimal], quantum: Decimal) -> list[De
     return [Decimal(part) * quantum if w > 0 else ZERO for part, w in zip(parts, whole, strict=True)]
 
 
-def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal) -> list[Decimal]:
+def spread_over(amount: Decimal, nets: list[Decimal], indexes: Sequence[int], quantum: Decimal) -> list[Decimal]:
     """Spread `amount` over the lines at `indexes`, in proportion to their net."""
     weights = [ZERO] * len(nets)
     for i in indexes:
@@ -171,7 +171,7 @@ def spread_over(amount: Decimal, nets: list[Decimal], indexes: list[int], quantu
     return spread(amount, weights, quantum)
 
 
-def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     """Each line rounded on its own."""
     out = [ZERO] * len(nets)
     for i in indexes:
@@ -179,13 +179,13 @@ def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: list[int],
     return out
 
 
-def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: list[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
     base = sum((nets[i] for i in indexes), ZERO)
     return spread_over(rounder(base * fraction), nets, indexes, quantum)
 
 
-def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     out = [ZERO] * len(nets)
     for i in indexes:
         unit = nets[i] / quantities[i]
@@ -194,7 +194,7 @@ def each_unit(fraction: Decimal | None, amount: Decimal | None, nets: list[Decim
     return out
 
 
-def units_by_price(nets: list[Decimal], quantities: list[int], indexes: list[int]) -> list[tuple[Decimal, int]]:
+def units_by_price(nets: list[Decimal], quantities: list[int], indexes: Sequence[int]) -> list[tuple[Decimal, int]]:
     """(net unit price, line) for every unit, dearest first, ties in line order."""
     units = []
     for i in indexes:
@@ -204,7 +204,7 @@ def units_by_price(nets: list[Decimal], quantities: list[int], indexes: list[int
     return units
 
 
-def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: list[int], count: int, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
+def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], count: int, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     out = [ZERO] * len(nets)
     units = units_by_price(nets, quantities, indexes)
     for unit, i in list(reversed(units))[:count]:
@@ -214,7 +214,7 @@ def cheapest_units(fraction: Decimal | None, amount: Decimal | None, nets: list[
 
 
 def multi_buy(
-    buy: int, get: int, fraction: Decimal, repeating: bool, nets: list[Decimal], quantities: list[int], indexes: list[int], rounder: Callable[[Decimal], Decimal]
+    buy: int, get: int, fraction: Decimal, repeating: bool, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]
 ) -> list[Decimal]:
     """Every full group of buy+get units earns `get` discounted units, and the
     discounted units are the cheapest of the basket (MECHANICS: "cheapest"), so the

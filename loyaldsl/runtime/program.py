@@ -41,11 +41,14 @@ class CompiledProgram:
         return self.engine.new_state()
 
     def process(self, state: State, event: Event | Mapping[str, Any]) -> Outcome:
-        # By class name, as event_kind does: loyaldsl's own records are welcome too.
-        if type(event).__name__ == "Purchase":
+        # By class name, as event_kind does: loyaldsl's own records are welcome too
+        # (this module's own are checked first: one identity test on every purchase).
+        kind = type(event)
+        if kind is Purchase or kind.__name__ == "Purchase":
             purchase = cast(Purchase, event)
-            if self.purchase_path is not None:
-                out = self.purchase_path(self.engine, state, purchase)
+            path = self.purchase_path
+            if path is not None:
+                out = path(self.engine, state, purchase)
                 if out is not None:
                     return out
             return self.engine.process(state, purchase)

@@ -4,9 +4,10 @@ can be saved as JSON (persist.py) and loaded into either engine."""
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from .ledger import Ledger
@@ -20,10 +21,16 @@ class CardState:
     entries: list[list[Any]] = field(default_factory=list)  # [at, stamps, source]
     remainder: Decimal = _STATE_ZERO  # money toward the next stamp, with "remainder carries over"
     rewards: int = 0  # full cards whose free item is not yet taken
+    # Not state: no stamp on the card lapses before this instant (Engine.lapse_stamps),
+    # so most purchases skip working out when the oldest lapses. Never saved or compared.
+    lapse_floor: _dt.datetime | None = field(default=None, compare=False, repr=False)
 
     @property
     def stamps(self) -> int:
-        return sum(entry[1] for entry in self.entries)
+        return sum(map(_STATE_STAMPS_OF, self.entries))
+
+
+_STATE_STAMPS_OF = itemgetter(1)  # an entry's stamps
 
 
 @dataclass(slots=True)
@@ -37,49 +44,57 @@ class Holding:
     source: str
 
 
-@dataclass(slots=True)
-class LineDraft:
-    """A purchase record's lines before they are worked out. Most records are dropped
-    when the refund window closes without a return ever reading them, so the net
-    price per unit (a division per line) and the spread over the lines of an order
-    discount taken last wait until a return or a save asks for them."""
+@dataclass(frozen=True, slots=True)
+class LinePricing:
+    """How a sold line's net is worked out when its record did not keep the nets: the
+    program's rounding of price x quantity, and its minor unit for an order discount's
+    spread. One per program (Engine.pricing), shared by its records."""
 
-    sold: Sequence[Any]  # the purchase's lines (each with .product, .category and .quantity)
-    nets: list[Decimal]  # each line's net, before `cut`
-    cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` on demand
-    cut_lines: list[int] = field(default_factory=list)
-    quantum: Decimal = _STATE_ZERO  # the currency's minor unit, for the spread
-
-    def categories(self) -> list[str]:
-        return [line.category for line in self.sold]
-
-    def lines(self) -> list[list[Any]]:
-        nets = self.nets
-        if self.cut:
-            nets = list(nets)
-            take_off(nets, spread_over(self.cut, nets, self.cut_lines, self.quantum))
-        return [[line.product, line.quantity, net / line.quantity] for line, net in zip(self.sold, nets, strict=True)]
+    round: Callable[[Decimal], Decimal]
+    quantum: Decimal
 
 
-_RECORD_CONTAINERS = {"stamped": dict, "stamp_money": dict, "stamps": dict, "coupons": list, "scale_values": dict}
+# What a record's empty slots hold until first set: most records are dropped unread.
+_RECORD_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "lines": list,
+    "categories": list,
+    "refunded": lambda: _STATE_ZERO,
+    "refunded_money": lambda: _STATE_ZERO,
+    "points_metric": lambda: _STATE_ZERO,
+    "stamped": dict,
+    "stamp_money": dict,
+    "stamps": dict,
+    "coupons": list,
+    "scale_values": dict,
+}
 
 
 @dataclass(slots=True)
 class PurchaseRecord:
     """What a refund needs: per line the units left and their net price, the money
-    it counted toward metrics, and the stamps and coupons it gave. A record is kept
-    for every purchase in the refund window and most never see a return, so the
-    dicts and lists only some programs fill are made on first use."""
+    it counted toward metrics, and the stamps and coupons it gave.
+
+    A record is kept for every purchase in the refund window, and most are dropped
+    unread when it closes, long after they were made: then freeing the record is most
+    of what it costs, one object at a time. So a record made at the till holds the
+    purchase's own lines and works out its per-line data (the net per unit, an order
+    discount's spread) only when a return or a save reads `lines` or `categories`, and
+    what only some programs or returns fill is made on first use."""
 
     at: _dt.datetime
-    line_data: list[list[Any]] | LineDraft  # read through `lines`
     total: Decimal
-    refunded: Decimal = _STATE_ZERO  # value of the goods returned so far
+    sold: Sequence[Any] | None = None  # the purchase's lines, until `lines` works them out
+    nets: list[Decimal] | None = None  # each sold line's net before `cut`; None: its rounded price x quantity
+    cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` when worked out
+    cut_lines: Sequence[int] | None = None  # None: every line
+    pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
-    refunded_money: Decimal = _STATE_ZERO
-    applied: list[str] = field(default_factory=list)  # offers whose uses it counted
-    category_data: list[str] | None = None  # per line, for scale counts; read through `categories`
-    points_metric: Decimal = _STATE_ZERO
+    applied: Sequence[str] = ()  # offers whose uses it counted
+    lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
+    categories: list[str] = field(init=False)  # per line, for scale counts
+    refunded: Decimal = field(init=False)  # value of the goods returned so far
+    refunded_money: Decimal = field(init=False)
+    points_metric: Decimal = field(init=False)
     stamped: dict[str, list[int]] = field(init=False)  # card -> stamped units per line
     stamp_money: dict[str, Decimal] = field(init=False)  # card -> money counted toward stamps
     stamps: dict[str, int] = field(init=False)
@@ -87,33 +102,34 @@ class PurchaseRecord:
     scale_values: dict[str, Decimal] = field(init=False)
 
     def __getattr__(self, name: str) -> Any:
-        """A container not yet used: make it now (only called when the slot is empty)."""
-        make = _RECORD_CONTAINERS.get(name)
+        """A slot not yet set: its default, kept (only called when the slot is empty)."""
+        make = _RECORD_DEFAULTS.get(name)
         if make is None:
             raise AttributeError(f"'PurchaseRecord' object has no attribute {name!r}")
+        if self.sold is not None and name in ("lines", "categories"):
+            self.work_out()
+            return object.__getattribute__(self, name)
         value = make()
         object.__setattr__(self, name, value)
         return value
 
-    @property
-    def lines(self) -> list[list[Any]]:
-        """Per line [product, units left, net per unit], worked out on first use."""
-        data = self.line_data
-        if isinstance(data, LineDraft):
-            if self.category_data is None:  # the sold lines go with the draft
-                self.category_data = data.categories()
-            data = self.line_data = data.lines()
-        return data
-
-    @property
-    def categories(self) -> list[str]:
-        """Per line, its category: taken from the sold lines on first use (a record
-        made from a purchase), else as saved."""
-        data = self.category_data
-        if data is None:
-            draft = self.line_data
-            data = self.category_data = draft.categories() if isinstance(draft, LineDraft) else []
-        return data
+    def work_out(self) -> None:
+        """The sold lines to `lines` and `categories`, once: the nets (worked out
+        again if not kept) less the order discount's spread, per unit."""
+        sold = self.sold
+        assert sold is not None
+        nets = self.nets
+        if nets is None:
+            assert self.pricing is not None
+            rounder = self.pricing.round
+            nets = [rounder(line.unit_price * line.quantity) for line in sold]
+        if self.cut:
+            assert self.pricing is not None
+            indexes = self.cut_lines if self.cut_lines is not None else range(len(nets))
+            take_off(nets, spread_over(self.cut, nets, indexes, self.pricing.quantum))
+        self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        self.categories = [line.category for line in sold]
+        self.sold = self.nets = None
 
 
 @dataclass(slots=True)

@@ -147,8 +147,9 @@ def test_a_purchase_handed_back_changes_nothing_first():
 
 def test_the_last_order_discount_is_spread_over_the_lines_only_when_a_return_reads_them(monkeypatch):
     """thresholds' 5% is its last discount: the path takes it off the total and the
-    record keeps it unspread (LineDraft) until a return of one kettle needs the
-    kettle's share (MECHANICS: a return gives back the line's discounted price)."""
+    record keeps it unspread, with the sold lines and no nets (PurchaseRecord.work_out),
+    until a return of one kettle needs the kettle's share (MECHANICS: a return gives
+    back the line's discounted price)."""
     plan = plan_of(HEAD + "\nrule big\n  when order.subtotal > 10000 RUB\n  discount 5% on order\n")
     assert isinstance(plan, PurchasePlan) and plan.deferred is not None and plan.deferred.order_fraction == "D_0_05"
     assert plan_of(HEAD + "\nrule big\n  discount 5% on order\n  discount 100 RUB on order\n").deferred is None  # not the last
@@ -161,7 +162,7 @@ def test_the_last_order_discount_is_spread_over_the_lines_only_when_a_return_rea
     out = program.process(state, purchase("p1", "ann", 10, ("kettle", "appliances", 2, "3000"), ("toaster", "appliances", 1, "6000"), module=module))
     assert out.discounts == [("big_purchase", Decimal("600.00"))] and out.paid == Decimal("11400.00")
     record = state.customers["ann"].purchases["p1"]
-    assert isinstance(record.line_data, module.LineDraft) and record.line_data.cut == Decimal("600.00")
+    assert record.cut == Decimal("600.00") and record.cut_lines is None and record.nets is None and len(record.sold) == 2
     back = program.process(state, module.Refund("r1", "ann", dt.datetime(2026, 3, 12, 12, tzinfo=MSK), "p1", (module.RefundLine("kettle", 1),)))
     assert back.refunded == Decimal("2850.00")
     assert record.lines == [["kettle", 1, Decimal("2850")], ["toaster", 1, Decimal("5700")]]
@@ -324,3 +325,60 @@ def test_a_group_chooses_once_where_its_members_follow_each_other():
     out = program.purchase_path(program.engine, program.new_state(), buy)
     assert out is not None and out.applied == ["drinks", "b"]
     same_run(interpreter(checked), program, [buy, purchase("p2", "bob", 10, ("tea", "drinks", 6, "100"), module=module)])
+
+
+def test_stamps_a_return_puts_back_lapse_on_time():
+    """The card's lapse floor (CardState.lapse_floor) lets most purchases skip working
+    out when the oldest stamp lapses. A return that takes back a filled card's free
+    item puts its other stamps back dated at the returned purchase, older than the
+    stamps the floor was worked out from: they must still lapse twelve months after
+    that date, on the path as in the engine."""
+    source = HEAD + (
+        "\nstamps coffee\n  card of 10\n  stamp 1 per item in category [food]\n"
+        "  when full: free cheapest item in category [drinks], then reset\n  stamps expire 12 months after stamped\n"
+    )
+    checked, program, module = compile_source(source)
+
+    def buy(event_id: str, when: dt.datetime, buns: int):
+        return module.Purchase(event_id, "ann", when, (module.PurchaseLine("bun", "food", buns, Decimal("100")),))
+
+    def noon(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
+        return dt.datetime(year, month, day, hour, tzinfo=MSK)
+
+    events = [
+        buy("p1", noon(2025, 1, 1), 1),  # lapses before p2 comes
+        buy("p2", noon(2026, 1, 5), 10),  # fills the card: a free drink waits, the card starts again
+        buy("p3", noon(2026, 1, 6), 1),
+        buy("p4", noon(2026, 1, 7), 1),  # the floor: p3's stamp lapses first, on 2027-01-06
+        # p2 back: p3's and p4's stamps go, the free drink goes, and 10 - 8 = 2 stamps
+        # are put back dated 2026-01-05, lapsing 2027-01-05 12:00
+        module.Refund("r2", "ann", noon(2026, 1, 8), "p2"),
+        buy("p5", noon(2027, 1, 5, 13), 1),  # the 2 have lapsed: p5's stamp is the only one
+    ]
+    engine = interpreter(checked)
+    state = engine.new_state()
+    outcomes = [engine.process(state, event) for event in events]
+    assert outcomes[4].stamps == [("coffee", -10, 2)]
+    assert outcomes[5].stamps == [("coffee", 1, 1)]
+    same_run(interpreter(checked), program, events)
+
+
+def test_a_purchase_that_gives_no_stamp_keeps_nothing_of_the_card():
+    """Most records are dropped unread when the refund window closes: one that gave no
+    stamps keeps no per-line stamp counts (no return reads them), in either engine."""
+    checked, program, module = compile_source(
+        HEAD
+        + "\nstamps coffee\n  card of 10\n  stamp 1 per item in category [food]\n  when full: free cheapest item in category [drinks], then reset\n"
+    )
+    events = [
+        purchase("p1", "ann", 10, ("tea", "drinks", 2, "100"), module=module),
+        purchase("p2", "ann", 11, ("bun", "food", 2, "100"), module=module),
+    ]
+    for engine in (interpreter(checked), program):
+        state = engine.new_state()
+        for event in events:
+            engine.process(state, event)
+        records = state.customers["ann"].purchases
+        assert (records["p1"].stamped, records["p1"].stamps) == ({}, {})
+        assert (records["p2"].stamped, records["p2"].stamps) == ({"coffee": [2]}, {"coffee": 2})
+    same_run(interpreter(checked), program, events)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from loyaldsl.runtime.engine import Engine
 from loyaldsl.runtime.periods import add_duration, start_of_next_month
 from loyaldsl.runtime.spec import DurationSpec, ExpirySpec, ProgramSpec, WalletSpec
-from loyaldsl.runtime.state import CustomerState, LineDraft, PurchaseRecord
+from loyaldsl.runtime.state import CustomerState, PurchaseRecord
 
 MSK = ZoneInfo("Europe/Moscow")
 NYC = ZoneInfo("America/New_York")
@@ -96,6 +96,6 @@ def test_forget_drops_exactly_what_is_past_its_time(gaps: list[int], window: int
         assert list(customer.purchases) == [name for name, t in made if t >= at - engine.keep_records]
         assert list(customer.seen) == [name for name, t in made if t >= at - timedelta(days=31)]
         name = f"p{number}"
-        customer.purchases[name] = PurchaseRecord(at, LineDraft([], []), Decimal(0))
+        customer.purchases[name] = PurchaseRecord(at, Decimal(0), (), [])
         customer.seen[name] = at
         made.append((name, at))

@@ -1,25 +1,28 @@
-"""A purchase record's lines (state.LineDraft): worked out only when read, and then
-exactly what the eager computation gave, with an order discount's spread included."""
+"""A purchase record's lines (state.PurchaseRecord): worked out only when read, from
+the purchase's own lines, and then exactly what the eager computation gave, with an
+order discount's spread included, whether the record kept the nets or not."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from loyaldsl.runtime.currency import money_rounder
 from loyaldsl.runtime.model import PurchaseLine
 from loyaldsl.runtime.pricing import percent_of_order, take_off
-from loyaldsl.runtime.state import LineDraft, PurchaseRecord
+from loyaldsl.runtime.state import LinePricing, PurchaseRecord
 
 AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 CENT = Decimal("0.01")
+RUB = LinePricing(money_rounder("RUB"), CENT)
 
 
 def eager_lines(sold, nets, fraction, indexes):
-    """What the record's lines were before LineDraft: the order discount spread at the till."""
+    """What the record's lines were before they waited: the order discount spread at the till."""
     nets = list(nets)
     if fraction is not None:
         take_off(nets, percent_of_order(fraction, nets, indexes, CENT, money_rounder("RUB")))
@@ -33,15 +36,16 @@ lines_strategy = st.lists(
 )
 
 
-@given(sold=lines_strategy, percent=st.integers(1, 100), data=st.data())
-def test_a_deferred_order_discount_gives_the_lines_the_till_would_have(sold, percent, data):
+@given(sold=lines_strategy, percent=st.integers(1, 100), keep_nets=st.booleans(), data=st.data())
+def test_a_deferred_order_discount_gives_the_lines_the_till_would_have(sold, percent, keep_nets, data):
     rounder = money_rounder("RUB")
     nets = [rounder(line.unit_price * line.quantity) for line in sold]
     indexes = sorted(data.draw(st.sets(st.integers(0, len(sold) - 1), min_size=1)))
     fraction = Decimal(percent) / 100
     base = sum((nets[i] for i in indexes), Decimal(0))
     cut = rounder(base * fraction)
-    record = PurchaseRecord(AT, LineDraft(sold, nets, cut, indexes, CENT), base)
+    every = indexes == list(range(len(sold)))
+    record = PurchaseRecord(AT, base, sold, list(nets) if keep_nets else None, cut, None if every else indexes, RUB)
     expected = eager_lines(sold, nets, fraction, indexes)
     assert record.lines == expected
     assert [str(line[2]) for line in record.lines] == [str(line[2]) for line in expected]  # same exponents too
@@ -53,28 +57,42 @@ def test_a_deferred_order_discount_gives_the_lines_the_till_would_have(sold, per
 
 def test_lines_are_worked_out_once_and_then_kept():
     sold = (PurchaseLine("kettle", "food", 2, Decimal("3000")), PurchaseLine("toaster", "food", 1, Decimal("6000")))
-    record = PurchaseRecord(AT, LineDraft(sold, [Decimal("6000.00"), Decimal("6000.00")], Decimal("600.00"), [0, 1], CENT), Decimal("11400.00"))
-    assert isinstance(record.line_data, LineDraft)
+    record = PurchaseRecord(AT, Decimal("11400.00"), sold, None, Decimal("600.00"), None, RUB)
+    assert record.sold is sold
     lines = record.lines
     assert lines == [["kettle", 2, Decimal("2850")], ["toaster", 1, Decimal("5700")]]
-    assert record.line_data is lines  # kept: a refund's changes to units left stay
+    assert record.sold is None and record.nets is None  # the purchase's lines are let go
+    assert record.lines is lines  # kept: a refund's changes to units left stay
     lines[0][1] = 1
     assert record.lines[0][1] == 1
 
 
-def test_without_a_cut_the_lines_are_the_nets_per_unit():
+def test_kept_nets_are_the_lines_nets_not_the_prices():
+    """A discount took from the lines: the record keeps the nets it left, and the lines
+    are those, not the prices rounded again."""
     sold = (PurchaseLine("a", "food", 3, Decimal("1.00")),)
-    assert PurchaseRecord(AT, LineDraft(sold, [Decimal("3.00")]), Decimal("3.00")).lines == [["a", 3, Decimal("1.00")]]
+    assert PurchaseRecord(AT, Decimal("2.40"), sold, [Decimal("2.40")], pricing=RUB).lines == [["a", 3, Decimal("0.8")]]
+    assert PurchaseRecord(AT, Decimal("3.00"), sold, None, pricing=RUB).lines == [["a", 3, Decimal("1.00")]]
 
 
 def test_categories_come_from_the_sold_lines_read_before_or_after_the_lines():
     sold = (PurchaseLine("mug", "gifts", 1, Decimal("1")), PurchaseLine("beans", "coffee", 2, Decimal("5")))
-    nets = [Decimal("1.00"), Decimal("10.00")]
-    first = PurchaseRecord(AT, LineDraft(sold, nets), Decimal("11.00"))
+    first = PurchaseRecord(AT, Decimal("11.00"), sold, None, pricing=RUB)
     assert first.categories == ["gifts", "coffee"]
-    assert first.category_data is first.categories  # kept once taken
-    later = PurchaseRecord(AT, LineDraft(sold, nets), Decimal("11.00"))
+    assert first.categories is first.categories  # kept once taken
+    later = PurchaseRecord(AT, Decimal("11.00"), sold, [Decimal("1.00"), Decimal("10.00")], pricing=RUB)
     assert later.lines == [["mug", 1, Decimal("1.00")], ["beans", 2, Decimal("5.00")]]
-    assert later.categories == ["gifts", "coffee"]  # the draft with the sold lines is gone by now
-    saved = PurchaseRecord(AT, [["mug", 1, Decimal("1.00")]], Decimal("1.00"), category_data=["gifts"])
-    assert saved.categories == ["gifts"]
+    assert later.categories == ["gifts", "coffee"]  # the sold lines are gone by now
+    saved = PurchaseRecord(AT, Decimal("1.00"))
+    saved.lines, saved.categories = [["mug", 1, Decimal("1.00")]], ["gifts"]
+    assert saved.categories == ["gifts"] and saved.lines == [["mug", 1, Decimal("1.00")]]
+
+
+def test_what_only_returns_fill_starts_empty_and_is_kept():
+    record = PurchaseRecord(AT, Decimal("5.00"), (), None, pricing=RUB)
+    assert record.refunded == 0 and record.refunded_money == 0 and record.points_metric == 0
+    record.refunded += Decimal("2.00")
+    assert record.refunded == Decimal("2.00")
+    assert record.stamped == {} and record.stamped is record.stamped
+    with pytest.raises(AttributeError, match="no_such_field"):
+        record.no_such_field  # noqa: B018
