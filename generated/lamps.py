@@ -43,6 +43,25 @@ TIMEZONE = 'Europe/London'
 
 
 # ============================================================================
+# runtime/lazy.py
+# Slots filled on first use. Most records the engine makes per event are dropped
+# unread (an outcome's empty lists, a purchase record or a ledger record that no return
+# ever reads): their lists and dicts are made when something first reads them, so making
+# the record, and freeing it long after, costs less.
+# ============================================================================
+
+def made_on_first_use(owner: object, name: str, makers: Mapping[str, Callable[[], Any]]) -> Any:
+    """For `__getattr__` of a slots class, which Python calls only when the slot is
+    empty: the slot's first value, kept in it, or AttributeError for any other name."""
+    make = makers.get(name)
+    if make is None:
+        raise AttributeError(f"{type(owner).__name__!r} object has no attribute {name!r}")
+    value = make()
+    object.__setattr__(owner, name, value)
+    return value
+
+
+# ============================================================================
 # runtime/model.py
 # Typed events: the input every engine (interpreter or compiled module) consumes.
 # ============================================================================
@@ -645,12 +664,15 @@ class LedgerSource:
     back from its earnings and given back from its spending so far; `shortfall` is
     what its refunds could not claw back (forgiven, but paid first if the points it
     earned ever come back).
+
+    A record is kept for every event that earned or spent points, and most are dropped
+    untouched once past the refund window: its lists are made on first use.
     """
 
     at: datetime
-    lots: list[Lot] = field(default_factory=list)
-    burns: list[LedgerDraw] = field(default_factory=list)
-    claws: list[LedgerDraw] = field(default_factory=list)
+    lots: list[Lot] = field(init=False)
+    burns: list[LedgerDraw] = field(init=False)
+    claws: list[LedgerDraw] = field(init=False)
     earned: Decimal = _LEDGER_ZERO
     burned: Decimal = _LEDGER_ZERO
     fraction: Fraction = Fraction(0)
@@ -658,6 +680,14 @@ class LedgerSource:
     given: Decimal = _LEDGER_ZERO
     shortfall: Decimal = _LEDGER_ZERO
     expired_counted: Decimal = _LEDGER_ZERO
+
+    def __getattr__(self, name: str) -> list[Any]:
+        """A list not yet used: made now (only called when the slot is empty)."""
+        value: list[Any] = made_on_first_use(self, name, _LEDGER_SOURCE_LISTS)
+        return value
+
+
+_LEDGER_SOURCE_LISTS: dict[str, Callable[[], list[Any]]] = dict.fromkeys(("lots", "burns", "claws"), list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -890,8 +920,12 @@ class Ledger:
         lot = Lot(points, _LEDGER_ZERO, earned_at, available_at, expires_at, source, reason,
                   self.next_seq)
         self.next_seq += 1
-        record = self._ledger_record(source, earned_at)
-        record.lots.append(lot)
+        record = self.sources.get(source)
+        if record is None:
+            record = self.sources[source] = LedgerSource(earned_at)
+            record.lots = [lot]
+        else:
+            record.lots.append(lot)
         record.earned += points
         if _ledger_is_expired(lot, earned_at):
             lot.expired = points
@@ -1124,9 +1158,6 @@ class Ledger:
         sources = {
             name: LedgerSource(
                 at=_ledger_dt_from_json(item["at"]),
-                lots=[every[int(seq)] for seq in item["lots"]],
-                burns=[draw_from(pair) for pair in item["burns"]],
-                claws=[draw_from(pair) for pair in item["claws"]],
                 earned=Decimal(item["earned"]),
                 burned=Decimal(item["burned"]),
                 fraction=Fraction(item["fraction"]),
@@ -1137,6 +1168,11 @@ class Ledger:
             )
             for name, item in data["sources"].items()
         }
+        for name, item in data["sources"].items():
+            record = sources[name]
+            record.lots = [every[int(seq)] for seq in item["lots"]]
+            record.burns = [draw_from(pair) for pair in item["burns"]]
+            record.claws = [draw_from(pair) for pair in item["claws"]]
         return cls(
             lots=listed,
             sources=sources,
@@ -1767,7 +1803,7 @@ def units_made_free(per_line: list[Decimal], nets: list[Decimal], quantities: li
 # compared between the interpreter and a compiled module.
 # ============================================================================
 
-_OUTCOME_LISTS = frozenset({'discounts', 'applied', 'refused', 'redeemed', 'earned', 'taken_back', 'given_back', 'expired', 'stamps', 'coupons_issued', 'coupons_used', 'notes'})
+_OUTCOME_LISTS: dict[str, Callable[[], list[Any]]] = dict.fromkeys(('discounts', 'applied', 'refused', 'redeemed', 'earned', 'taken_back', 'given_back', 'expired', 'stamps', 'coupons_issued', 'coupons_used', 'notes'), list)
 
 
 @dataclass(slots=True)
@@ -1800,11 +1836,8 @@ class Outcome:
     notes: list[str] = field(init=False)
 
     def __getattr__(self, name: str) -> list[Any]:
-        """A list not yet used: make it now (only called when the slot is empty)."""
-        if name not in _OUTCOME_LISTS:
-            raise AttributeError(f"'Outcome' object has no attribute {name!r}")
-        value: list[Any] = []
-        object.__setattr__(self, name, value)
+        """A list not yet used: made now (only called when the slot is empty)."""
+        value: list[Any] = made_on_first_use(self, name, _OUTCOME_LISTS)
         return value
 
     def to_json(self) -> dict[str, Any]:
@@ -1972,6 +2005,10 @@ class PurchaseRecord:
 
     at: _dt.datetime
     total: Decimal
+    # Worked out from `sold` when first read; declared before it so that a copy or a
+    # comparison, which reads the slots in this order, sees them worked out.
+    lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
+    categories: list[str] = field(init=False)  # per line, for scale counts
     sold: Sequence[Any] | None = None  # the purchase's lines, until `lines` works them out
     nets: list[Decimal] | None = None  # each sold line's net before `cut`; None: its rounded price x quantity
     cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` when worked out
@@ -1979,8 +2016,6 @@ class PurchaseRecord:
     pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
     applied: Sequence[str] = ()  # offers whose uses it counted
-    lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
-    categories: list[str] = field(init=False)  # per line, for scale counts
     refunded: Decimal = field(init=False)  # value of the goods returned so far
     refunded_money: Decimal = field(init=False)
     points_metric: Decimal = field(init=False)
@@ -1992,15 +2027,10 @@ class PurchaseRecord:
 
     def __getattr__(self, name: str) -> Any:
         """A slot not yet set: its default, kept (only called when the slot is empty)."""
-        make = _RECORD_DEFAULTS.get(name)
-        if make is None:
-            raise AttributeError(f"'PurchaseRecord' object has no attribute {name!r}")
-        if self.sold is not None and name in ("lines", "categories"):
+        if name in ("lines", "categories") and self.sold is not None:  # name first: copy asks for names before any slot is set
             self.work_out()
             return object.__getattribute__(self, name)
-        value = make()
-        object.__setattr__(self, name, value)
-        return value
+        return made_on_first_use(self, name, _RECORD_DEFAULTS)
 
     def work_out(self) -> None:
         """The sold lines to `lines` and `categories`, once: the nets (worked out

@@ -13,6 +13,7 @@ RUNTIME = Path(__file__).resolve().parents[1] / "runtime"
 
 # Dependency order: each module only uses names defined above it.
 MODULES = (
+    "lazy",
     "model",
     "currency",
     "periods",

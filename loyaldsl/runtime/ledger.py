@@ -36,12 +36,15 @@ Decisions the interpreter relies on:
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from .lazy import made_on_first_use
 
 _LEDGER_ZERO = Decimal(0)
 _LEDGER_NEVER = datetime.max.replace(tzinfo=UTC)  # Ledger.expiry_floor when no lot expires
@@ -89,12 +92,15 @@ class LedgerSource:
     back from its earnings and given back from its spending so far; `shortfall` is
     what its refunds could not claw back (forgiven, but paid first if the points it
     earned ever come back).
+
+    A record is kept for every event that earned or spent points, and most are dropped
+    untouched once past the refund window: its lists are made on first use.
     """
 
     at: datetime
-    lots: list[Lot] = field(default_factory=list)
-    burns: list[LedgerDraw] = field(default_factory=list)
-    claws: list[LedgerDraw] = field(default_factory=list)
+    lots: list[Lot] = field(init=False)
+    burns: list[LedgerDraw] = field(init=False)
+    claws: list[LedgerDraw] = field(init=False)
     earned: Decimal = _LEDGER_ZERO
     burned: Decimal = _LEDGER_ZERO
     fraction: Fraction = Fraction(0)
@@ -102,6 +108,14 @@ class LedgerSource:
     given: Decimal = _LEDGER_ZERO
     shortfall: Decimal = _LEDGER_ZERO
     expired_counted: Decimal = _LEDGER_ZERO
+
+    def __getattr__(self, name: str) -> list[Any]:
+        """A list not yet used: made now (only called when the slot is empty)."""
+        value: list[Any] = made_on_first_use(self, name, _LEDGER_SOURCE_LISTS)
+        return value
+
+
+_LEDGER_SOURCE_LISTS: dict[str, Callable[[], list[Any]]] = dict.fromkeys(("lots", "burns", "claws"), list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,8 +348,12 @@ class Ledger:
         lot = Lot(points, _LEDGER_ZERO, earned_at, available_at, expires_at, source, reason,
                   self.next_seq)
         self.next_seq += 1
-        record = self._ledger_record(source, earned_at)
-        record.lots.append(lot)
+        record = self.sources.get(source)
+        if record is None:
+            record = self.sources[source] = LedgerSource(earned_at)
+            record.lots = [lot]
+        else:
+            record.lots.append(lot)
         record.earned += points
         if _ledger_is_expired(lot, earned_at):
             lot.expired = points
@@ -568,9 +586,6 @@ class Ledger:
         sources = {
             name: LedgerSource(
                 at=_ledger_dt_from_json(item["at"]),
-                lots=[every[int(seq)] for seq in item["lots"]],
-                burns=[draw_from(pair) for pair in item["burns"]],
-                claws=[draw_from(pair) for pair in item["claws"]],
                 earned=Decimal(item["earned"]),
                 burned=Decimal(item["burned"]),
                 fraction=Fraction(item["fraction"]),
@@ -581,6 +596,11 @@ class Ledger:
             )
             for name, item in data["sources"].items()
         }
+        for name, item in data["sources"].items():
+            record = sources[name]
+            record.lots = [every[int(seq)] for seq in item["lots"]]
+            record.burns = [draw_from(pair) for pair in item["burns"]]
+            record.claws = [draw_from(pair) for pair in item["claws"]]
         return cls(
             lots=listed,
             sources=sources,

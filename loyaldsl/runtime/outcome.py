@@ -4,11 +4,14 @@ compared between the interpreter and a compiled module."""
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-_OUTCOME_LISTS = frozenset({'discounts', 'applied', 'refused', 'redeemed', 'earned', 'taken_back', 'given_back', 'expired', 'stamps', 'coupons_issued', 'coupons_used', 'notes'})
+from .lazy import made_on_first_use
+
+_OUTCOME_LISTS: dict[str, Callable[[], list[Any]]] = dict.fromkeys(('discounts', 'applied', 'refused', 'redeemed', 'earned', 'taken_back', 'given_back', 'expired', 'stamps', 'coupons_issued', 'coupons_used', 'notes'), list)
 
 
 @dataclass(slots=True)
@@ -41,11 +44,8 @@ class Outcome:
     notes: list[str] = field(init=False)
 
     def __getattr__(self, name: str) -> list[Any]:
-        """A list not yet used: make it now (only called when the slot is empty)."""
-        if name not in _OUTCOME_LISTS:
-            raise AttributeError(f"'Outcome' object has no attribute {name!r}")
-        value: list[Any] = []
-        object.__setattr__(self, name, value)
+        """A list not yet used: made now (only called when the slot is empty)."""
+        value: list[Any] = made_on_first_use(self, name, _OUTCOME_LISTS)
         return value
 
     def to_json(self) -> dict[str, Any]:

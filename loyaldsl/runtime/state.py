@@ -10,6 +10,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from .lazy import made_on_first_use
 from .ledger import Ledger
 from .pricing import spread_over, take_off
 
@@ -83,6 +84,10 @@ class PurchaseRecord:
 
     at: _dt.datetime
     total: Decimal
+    # Worked out from `sold` when first read; declared before it so that a copy or a
+    # comparison, which reads the slots in this order, sees them worked out.
+    lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
+    categories: list[str] = field(init=False)  # per line, for scale counts
     sold: Sequence[Any] | None = None  # the purchase's lines, until `lines` works them out
     nets: list[Decimal] | None = None  # each sold line's net before `cut`; None: its rounded price x quantity
     cut: Decimal = _STATE_ZERO  # an order discount already off the total, spread over `cut_lines` when worked out
@@ -90,8 +95,6 @@ class PurchaseRecord:
     pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
     applied: Sequence[str] = ()  # offers whose uses it counted
-    lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
-    categories: list[str] = field(init=False)  # per line, for scale counts
     refunded: Decimal = field(init=False)  # value of the goods returned so far
     refunded_money: Decimal = field(init=False)
     points_metric: Decimal = field(init=False)
@@ -103,15 +106,10 @@ class PurchaseRecord:
 
     def __getattr__(self, name: str) -> Any:
         """A slot not yet set: its default, kept (only called when the slot is empty)."""
-        make = _RECORD_DEFAULTS.get(name)
-        if make is None:
-            raise AttributeError(f"'PurchaseRecord' object has no attribute {name!r}")
-        if self.sold is not None and name in ("lines", "categories"):
+        if name in ("lines", "categories") and self.sold is not None:  # name first: copy asks for names before any slot is set
             self.work_out()
             return object.__getattribute__(self, name)
-        value = make()
-        object.__setattr__(self, name, value)
-        return value
+        return made_on_first_use(self, name, _RECORD_DEFAULTS)
 
     def work_out(self) -> None:
         """The sold lines to `lines` and `categories`, once: the nets (worked out

@@ -4,6 +4,7 @@ order discount's spread included, whether the record kept the nets or not."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 
@@ -96,3 +97,13 @@ def test_what_only_returns_fill_starts_empty_and_is_kept():
     assert record.stamped == {} and record.stamped is record.stamped
     with pytest.raises(AttributeError, match="no_such_field"):
         record.no_such_field  # noqa: B018
+
+
+def test_a_record_copies_before_and_after_its_lines_are_worked_out():
+    """Reports and invariants work on deep copies of a customer: copying asks a bare
+    new record for names before any slot is set, which must not reach for `sold`."""
+    sold = (PurchaseLine("mug", "gifts", 2, Decimal("1")),)
+    record = PurchaseRecord(AT, Decimal("2.00"), sold, None, pricing=RUB)
+    fresh = copy.deepcopy(record)
+    assert fresh.lines == [["mug", 2, Decimal("1.00")]] and fresh.categories == ["gifts"]
+    assert fresh == record and copy.deepcopy(fresh) == record
