@@ -1066,7 +1066,9 @@ class Ledger:
                 # (One dated earlier than its place, a birthday bonus given late, goes
                 # when those before it have.)
                 break
-            if record.shortfall == 0 and (not record.claws or all(draw.amount == 0 for draw in record.claws)):
+            # Only a refunded source (fraction > 0) has clawbacks: the others are not
+            # asked for their list, which would make one just to find it empty.
+            if record.shortfall == 0 and (not record.fraction or not record.claws or all(draw.amount == 0 for draw in record.claws)):
                 dropped.append(name)
         for name in dropped:
             del self.sources[name]
@@ -1184,9 +1186,12 @@ class Ledger:
     # ----- internals -----
 
     def _ledger_record(self, source: str, at: datetime) -> LedgerSource:
+        """The record `burn` adds to: made with the lists a purchase that spends fills
+        (its burns, and the lots it earns next)."""
         record = self.sources.get(source)
         if record is None:
-            record = self.sources[source] = LedgerSource(at=at)
+            record = self.sources[source] = LedgerSource(at)
+            record.burns, record.lots = [], []
         return record
 
     def _ledger_prune(self) -> None:
