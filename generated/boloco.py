@@ -3726,6 +3726,10 @@ SPEC = ProgramSpec(
 
 
 QUANTUM = Decimal('0.01')
+# Engine.round written out for the lines' nets (a call per line costs more): the
+# program's rounding to the minor unit, and zero never negative.
+MONEY_MODE = _currency_mode(SPEC.rounding)
+MONEY_ZERO = _ZERO.quantize(QUANTUM)
 CARD_1 = SPEC.sources[0]  # stamps per money: its `per`
 
 
@@ -3761,7 +3765,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     lines = event.lines
     round_money = engine.round
     quantities = [line.quantity for line in lines]
-    nets = [round_money(line.unit_price * line.quantity) for line in lines]
+    nets = [(line.unit_price * line.quantity).quantize(QUANTUM, MONEY_MODE) or MONEY_ZERO for line in lines]
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal

@@ -3914,6 +3914,10 @@ SPEC = ProgramSpec(
 
 
 QUANTUM = Decimal('0.01')
+# Engine.round written out for the lines' nets (a call per line costs more): the
+# program's rounding to the minor unit, and zero never negative.
+MONEY_MODE = _currency_mode(SPEC.rounding)
+MONEY_ZERO = _ZERO.quantize(QUANTUM)
 WALLET_1 = SPEC.wallets[0]
 SCALE_4 = SPEC.sources[3]
 SCALE_4_STEPS = bands_in_order(SCALE_4.bands)
@@ -3953,7 +3957,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     lines = event.lines
     round_money = engine.round
     quantities = [line.quantity for line in lines]
-    nets = [round_money(line.unit_price * line.quantity) for line in lines]
+    nets = [(line.unit_price * line.quantity).quantize(QUANTUM, MONEY_MODE) or MONEY_ZERO for line in lines]
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal

@@ -3757,6 +3757,10 @@ SPEC = ProgramSpec(
 
 
 QUANTUM = Decimal('0.01')
+# Engine.round written out for the lines' nets (a call per line costs more): the
+# program's rounding to the minor unit, and zero never negative.
+MONEY_MODE = _currency_mode(SPEC.rounding)
+MONEY_ZERO = _ZERO.quantize(QUANTUM)
 OFFER_1 = SPEC.sources[0]
 OFFER_2 = SPEC.sources[1]
 OFFER_3 = SPEC.sources[2]
@@ -3791,7 +3795,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # The basket: each line's net, rounded once, then lowered by each discount.
     lines = event.lines
     round_money = engine.round
-    nets = [round_money(line.unit_price * line.quantity) for line in lines]
+    nets = [(line.unit_price * line.quantity).quantize(QUANTUM, MONEY_MODE) or MONEY_ZERO for line in lines]
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal

@@ -194,6 +194,7 @@ class PurchasePlan:
     deferred: Effect | None  # the order discount whose spread waits, if any
     scales: tuple[ScaleStep, ...] = ()
     uses_gross: bool = False  # a scale measures the lines before discounts
+    uses_rounding: bool = True  # a step rounds money (the engine's rounder, `round_money`)
     wallets: tuple[WalletPlan, ...] = ()
     tiers: TierPlan | None = None
     monthly: bool = False  # credits by the month's spend (Engine.monthly): the purchase adds to its month
@@ -273,6 +274,8 @@ class _Planner:
         texts = list(expressions_in((steps, wallets)))
         uses_quantities = bool(cards) or any("quantities" in text for text in texts)
         uses_gross = any("gross[" in text for text in texts)
+        # A card's free item and a deferred discount (written in the template) round too.
+        uses_rounding = bool(cards) or any("round_money" in text for text in texts)
         groups = self.stacking(steps)
         steps, deferred = defer_last_order_discount(steps, groups)
         # Only the index lists something reads: a deferred discount on every line
@@ -289,6 +292,7 @@ class _Planner:
             deferred=deferred,
             scales=scales,
             uses_gross=uses_gross,
+            uses_rounding=uses_rounding,
             wallets=wallets,
             tiers=tiers,
             monthly=any(earn.kind == "monthly" and wallet.worth is not None for wallet in spec.wallets for earn in wallet.earns),

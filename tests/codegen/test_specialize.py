@@ -382,3 +382,21 @@ def test_a_purchase_that_gives_no_stamp_keeps_nothing_of_the_card():
         assert (records["p1"].stamped, records["p1"].stamps) == ({}, {})
         assert (records["p2"].stamped, records["p2"].stamps) == ({"coffee": [2]}, {"coffee": 2})
     same_run(interpreter(checked), program, events)
+
+
+def test_the_path_rounds_lines_as_the_engine_does_zero_never_negative():
+    """The path rounds each line's net inline (Engine.round written out): half-even to
+    the kopeck, and a line that rounds to zero from below is 0.00, never -0.00 (which
+    a record that keeps its nets would show in a saved state)."""
+    checked, program, module = compile_source(HEAD + "\nrule tea\n  discount 10% on each item in category [drinks]\n")
+    events = [
+        purchase("p1", "ann", 10, ("bun", "food", 1, "-0.001"), ("tea", "drinks", 3, "0.125"), module=module),
+        purchase("p2", "ann", 11, ("bun", "food", 1, "10.005"), ("tea", "drinks", 1, "10"), module=module),
+    ]
+    state = program.new_state()
+    first, second = (program.purchase_path(program.engine, state, event) for event in events)
+    assert first is not None and str(first.subtotal) == "0.38"  # 0.00 + 0.375 -> 0.38 (half-even)
+    assert second is not None and str(second.subtotal) == "20.00" and second.discounts == [("tea", Decimal("1.00"))]
+    lines = state.customers["ann"].purchases["p1"].lines  # kept nets: the tea line was lowered
+    assert str(lines[0][2]) == "0.00" and lines[1][:2] == ["tea", 3]  # the tea's 0.38 - 0.04 = 0.34 over 3 units
+    same_run(interpreter(checked), program, events)
