@@ -3813,18 +3813,22 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     card = customer.cards.get('lenses')
     if card is None:
         card = customer.cards['lenses'] = CardState()
-    free = free_1 or [0] * len(lines)
-    stamped = [line.quantity - free[i] if line.category == 'lenses' else 0 for i, line in enumerate(lines)]
+    free = free_1
+    if free is None:  # no unit made free by its own reward
+        stamped = [line.quantity if line.category == 'lenses' else 0 for line in lines]
+    else:
+        stamped = [line.quantity - free[i] if line.category == 'lenses' else 0 for i, line in enumerate(lines)]
     given = sum(stamped)
     if given > 0:  # the record keeps what a return takes back; nothing of a card that gave nothing
         record.stamped = {'lenses': stamped}
         record.stamps = {'lenses': given}
         card.entries.append([at, given, event.id])
-        while card.stamps >= 10:
+        on_card = card.stamps
+        if on_card >= 10:  # full: its reward, and the card starts again
             engine.reward(customer, engine.sources_by_name['lenses'], card, event.id, at, out, record)
             card.entries = []
-            break
-        out.stamps.append(('lenses', given, card.stamps))
+            on_card = 0
+        out.stamps.append(('lenses', given, on_card))
 
     customer.purchases[event.id] = record
     customer.orders += 1
