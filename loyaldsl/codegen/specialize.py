@@ -428,7 +428,9 @@ class _Planner:
             tests.append(f"({matched})")
         code = CodeTest(offer.name.casefold(), f"OFFER_{number}", number - 1, when, offer.when_text, matched) if offer.kind == "code" else None
         # A name `not with` reads that has no flag is a coupon's: never applied on the path.
-        exclusions = tuple(Exclusion(other, f"present_{self.numbers[other]}", cancel) for other, cancel in offer.exclusions if other in self.numbers)
+        exclusions = tuple(
+            Exclusion(other, f"present_{self.numbers[other]}", cancel) for other, cancel in offer.exclusions if other in self.numbers
+        )
         return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts, code, exclusions)
 
     def shape(self, effect: Any, indexes: str) -> str:
@@ -500,13 +502,7 @@ def defer_last_order_discount(
     spread to the record (PurchaseRecord.work_out). Its shape is not written; on every
     line, its base is the total (each discount before it took from the total what it
     took from the lines), so it reads no index list."""
-    if (
-        not steps
-        or not isinstance(steps[-1], OfferStep)
-        or not steps[-1].effects
-        or steps[-1].effects[-1].order_fraction is None
-        or steps[-1].name in groups
-    ):
+    if not steps or not isinstance(steps[-1], OfferStep) or not steps[-1].effects or steps[-1].effects[-1].order_fraction is None or steps[-1].name in groups:
         return steps, None
     last = steps[-1]
     effect = last.effects[-1]
