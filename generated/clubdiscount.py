@@ -61,6 +61,21 @@ def made_on_first_use(owner: object, name: str, makers: Mapping[str, Callable[[]
     return value
 
 
+def set_slots(owner: object) -> tuple[None, dict[str, Any]]:
+    """For `__getstate__` of such a class: the slots that are set, read through their
+    descriptors so that an empty one stays empty. A copy (a report settles a copy of
+    the customer) or a pickle then leaves the original's unmade slots unmade, where the
+    default state reads every slot and so makes each one."""
+    slots: dict[str, Any] = {}
+    for cls in type(owner).__mro__:
+        for name in cls.__dict__.get("__slots__", ()):
+            try:
+                slots[name] = cls.__dict__[name].__get__(owner, cls)
+            except AttributeError:
+                continue
+    return None, slots
+
+
 # ============================================================================
 # runtime/model.py
 # Typed events: the input every engine (interpreter or compiled module) consumes.
@@ -685,6 +700,9 @@ class LedgerSource:
         """A list not yet used: made now (only called when the slot is empty)."""
         value: list[Any] = made_on_first_use(self, name, _LEDGER_SOURCE_LISTS)
         return value
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return set_slots(self)  # a copy leaves the original's unmade lists unmade
 
 
 _LEDGER_SOURCE_LISTS: dict[str, Callable[[], list[Any]]] = dict.fromkeys(("lots", "burns", "claws"), list)
@@ -2010,8 +2028,8 @@ class PurchaseRecord:
 
     at: _dt.datetime
     total: Decimal
-    # Worked out from `sold` when first read; declared before it so that a copy or a
-    # comparison, which reads the slots in this order, sees them worked out.
+    # Worked out from `sold` when first read; declared before it so that a comparison,
+    # which reads the fields in this order, sees them worked out on both sides.
     lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
     categories: list[str] = field(init=False)  # per line, for scale counts
     sold: Sequence[Any] | None = None  # the purchase's lines, until `lines` works them out
@@ -2036,6 +2054,9 @@ class PurchaseRecord:
             self.work_out()
             return object.__getattribute__(self, name)
         return made_on_first_use(self, name, _RECORD_DEFAULTS)
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return set_slots(self)  # a copy leaves the original's lines unworked and its containers unmade
 
     def work_out(self) -> None:
         """The sold lines to `lines` and `categories`, once: the nets (worked out

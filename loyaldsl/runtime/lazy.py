@@ -18,3 +18,18 @@ def made_on_first_use(owner: object, name: str, makers: Mapping[str, Callable[[]
     value = make()
     object.__setattr__(owner, name, value)
     return value
+
+
+def set_slots(owner: object) -> tuple[None, dict[str, Any]]:
+    """For `__getstate__` of such a class: the slots that are set, read through their
+    descriptors so that an empty one stays empty. A copy (a report settles a copy of
+    the customer) or a pickle then leaves the original's unmade slots unmade, where the
+    default state reads every slot and so makes each one."""
+    slots: dict[str, Any] = {}
+    for cls in type(owner).__mro__:
+        for name in cls.__dict__.get("__slots__", ()):
+            try:
+                slots[name] = cls.__dict__[name].__get__(owner, cls)
+            except AttributeError:
+                continue
+    return None, slots

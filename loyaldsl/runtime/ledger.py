@@ -44,7 +44,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .lazy import made_on_first_use
+from .lazy import made_on_first_use, set_slots
 
 _LEDGER_ZERO = Decimal(0)
 _LEDGER_NEVER = datetime.max.replace(tzinfo=UTC)  # Ledger.expiry_floor when no lot expires
@@ -113,6 +113,9 @@ class LedgerSource:
         """A list not yet used: made now (only called when the slot is empty)."""
         value: list[Any] = made_on_first_use(self, name, _LEDGER_SOURCE_LISTS)
         return value
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return set_slots(self)  # a copy leaves the original's unmade lists unmade
 
 
 _LEDGER_SOURCE_LISTS: dict[str, Callable[[], list[Any]]] = dict.fromkeys(("lots", "burns", "claws"), list)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from .lazy import made_on_first_use
+from .lazy import made_on_first_use, set_slots
 from .ledger import Ledger
 from .pricing import spread_over, take_off
 
@@ -84,8 +84,8 @@ class PurchaseRecord:
 
     at: _dt.datetime
     total: Decimal
-    # Worked out from `sold` when first read; declared before it so that a copy or a
-    # comparison, which reads the slots in this order, sees them worked out.
+    # Worked out from `sold` when first read; declared before it so that a comparison,
+    # which reads the fields in this order, sees them worked out on both sides.
     lines: list[list[Any]] = field(init=False)  # per line [product, units left, net per unit]
     categories: list[str] = field(init=False)  # per line, for scale counts
     sold: Sequence[Any] | None = None  # the purchase's lines, until `lines` works them out
@@ -110,6 +110,9 @@ class PurchaseRecord:
             self.work_out()
             return object.__getattribute__(self, name)
         return made_on_first_use(self, name, _RECORD_DEFAULTS)
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return set_slots(self)  # a copy leaves the original's lines unworked and its containers unmade
 
     def work_out(self) -> None:
         """The sold lines to `lines` and `categories`, once: the nets (worked out

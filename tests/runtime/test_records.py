@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loyaldsl.runtime.currency import money_rounder
+from loyaldsl.runtime.ledger import LedgerSource
 from loyaldsl.runtime.model import PurchaseLine
 from loyaldsl.runtime.pricing import percent_of_order, take_off
 from loyaldsl.runtime.state import LinePricing, PurchaseRecord
@@ -99,11 +100,21 @@ def test_what_only_returns_fill_starts_empty_and_is_kept():
         record.no_such_field  # noqa: B018
 
 
-def test_a_record_copies_before_and_after_its_lines_are_worked_out():
-    """Reports and invariants work on deep copies of a customer: copying asks a bare
-    new record for names before any slot is set, which must not reach for `sold`."""
+def test_a_copy_leaves_the_original_record_unworked_and_its_containers_unmade():
+    """Reports settle a deep copy of the customer: the copy works out its own lines when
+    read, and the original keeps its sold lines and its empty slots (the default copy
+    reads every slot, which worked out and made them all in the original)."""
     sold = (PurchaseLine("mug", "gifts", 2, Decimal("1")),)
     record = PurchaseRecord(AT, Decimal("2.00"), sold, None, pricing=RUB)
     fresh = copy.deepcopy(record)
+    assert record.sold is sold
+    for name in ("lines", "categories", "refunded", "stamped", "coupons"):
+        with pytest.raises(AttributeError):
+            PurchaseRecord.__dict__[name].__get__(record, PurchaseRecord)  # still empty
     assert fresh.lines == [["mug", 2, Decimal("1.00")]] and fresh.categories == ["gifts"]
-    assert fresh == record and copy.deepcopy(fresh) == record
+    assert fresh == record and copy.deepcopy(fresh) == record  # equal, worked out on both sides
+
+    source = LedgerSource(AT)
+    assert copy.deepcopy(source).claws == []
+    with pytest.raises(AttributeError):
+        LedgerSource.__dict__["claws"].__get__(source, LedgerSource)
