@@ -2093,7 +2093,7 @@ class CustomerState:
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_dated)
+    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_tier_entry)
     months: dict[str, Decimal] = field(default_factory=dict)
     credited_through: str = ""
     scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)  # each in time order, as tier_entries
@@ -2104,6 +2104,10 @@ class CustomerState:
     # Not state: until this instant no refund record or event id is old enough to drop
     # (Engine.forget). Worked out again after a load; never saved or compared.
     forget_due: _dt.datetime | None = field(default=None, compare=False, repr=False)
+    # Not state: (tier_entries, how many, their sum) as last known (Engine.tier_total),
+    # so a purchase adds its entry to the sum instead of summing the window again. Used
+    # only while it is the same list with the same length; never saved or compared.
+    tier_sum: tuple[list[list[Any]], int, Decimal] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -2240,6 +2244,17 @@ def add_dated(entries: list[list[Any]], at: _dt.datetime, value: Any) -> None:
         bisect.insort_right(entries, [at, value], key=_entry_time)
     else:
         entries.append([at, value])
+
+
+def add_tier_entry(customer: CustomerState, at: _dt.datetime, value: Decimal) -> None:
+    """add_dated on the customer's tier window, keeping its running sum when it is known
+    (CustomerState.tier_sum): a purchase adds to the sum instead of the next upgrade
+    summing the window again."""
+    entries = customer.tier_entries
+    known = customer.tier_sum
+    add_dated(entries, at, value)
+    if known is not None and known[0] is entries and known[1] == len(entries) - 1:
+        customer.tier_sum = (entries, len(entries), known[2] + value)
 
 
 # ------------------------------------------------------------------ the engine
@@ -2600,12 +2615,30 @@ class Engine:
                 rank = index
         return rank
 
+    def tier_total(self, customer: CustomerState, at: _dt.datetime) -> Decimal:
+        """What the tier metric counts at `at`: the entries pruned to the window, and
+        their sum. The sum is kept between events (CustomerState.tier_sum) and lowered
+        by what leaves the window: summing a customer's window on every purchase cost
+        more than the rest of the upgrade, its entries being cold in memory by then."""
+        tiers = self.spec.tiers
+        assert tiers is not None
+        entries = customer.tier_entries
+        kept = self.prune_entries(entries, tiers.window, at)
+        known = customer.tier_sum
+        if known is None or known[0] is not entries or known[1] != len(entries):
+            total = entries_total(kept)
+        elif kept is entries or tiers.window.kind == "lifetime":
+            total = known[2]  # nothing left, or the entries folded into one of the same sum
+        else:
+            total = known[2] - entries_total(entries[: len(entries) - len(kept)])  # `kept` is what follows them
+        customer.tier_entries = kept
+        customer.tier_sum = (kept, len(kept), total)
+        return total
+
     def upgrade(self, customer: CustomerState, at: _dt.datetime) -> None:
         tiers = self.spec.tiers
         assert tiers is not None
-        # Pruned to the window at `at`, the entries are exactly what the metric counts.
-        customer.tier_entries = self.prune_entries(customer.tier_entries, tiers.window, at)
-        rank = self.qualified(entries_total(customer.tier_entries))
+        rank = self.qualified(self.tier_total(customer, at))
         if rank > customer.tier:
             customer.tier = rank
             customer.tier_manual = False
@@ -2742,7 +2775,7 @@ class Engine:
         # new tier; `customer.*` in conditions still sees the customer before it.
         tiers = self.spec.tiers
         if tiers is not None and tiers.metric in ("spend", "visits"):
-            customer.tier_entries.append([at, spend if tiers.metric == "spend" else _ONE])
+            add_tier_entry(customer, at, spend if tiers.metric == "spend" else _ONE)
             if tiers.upgrade == "immediately":
                 self.upgrade(customer, at)
         if self.monthly:
@@ -2773,7 +2806,7 @@ class Engine:
                 earned = self.ledger_earned(out, tiers.wallet) - points_before
                 record.points_metric = earned
                 if earned:
-                    customer.tier_entries.append([at, earned])
+                    add_tier_entry(customer, at, earned)
             if tiers.metric == "points" or tiers.upgrade != "immediately":
                 self.upgrade(customer, at)
         customer.purchases[purchase.id] = record
@@ -3327,17 +3360,16 @@ class Engine:
         customer.spend -= value
         tiers = self.spec.tiers
         if tiers is not None and tiers.metric == "spend":
-            add_dated(customer.tier_entries, record.at, -value)
+            add_tier_entry(customer, record.at, -value)
         elif tiers is not None and tiers.metric == "visits" and whole:
-            add_dated(customer.tier_entries, record.at, -_ONE)
+            add_tier_entry(customer, record.at, -_ONE)
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
             taken = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            add_dated(customer.tier_entries, record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING))
+            add_tier_entry(customer, record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING))
         self.refund_month(customer, month_key(record.at), value, at, out)
         if tiers is not None and tiers.returns_lower_at_once and not customer.tier_manual:
             # `returns lower the tier at once`: the tier the metric now earns, never higher.
-            customer.tier_entries = self.prune_entries(customer.tier_entries, tiers.window, at)
-            qualified = self.qualified(entries_total(customer.tier_entries))
+            qualified = self.qualified(self.tier_total(customer, at))
             customer.tier = min(customer.tier, qualified)
         for name, base in record.scale_values.items():
             scale = self.sources_by_name[name]

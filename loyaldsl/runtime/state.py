@@ -149,7 +149,7 @@ class CustomerState:
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_dated)
+    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_tier_entry)
     months: dict[str, Decimal] = field(default_factory=dict)
     credited_through: str = ""
     scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)  # each in time order, as tier_entries
@@ -160,6 +160,10 @@ class CustomerState:
     # Not state: until this instant no refund record or event id is old enough to drop
     # (Engine.forget). Worked out again after a load; never saved or compared.
     forget_due: _dt.datetime | None = field(default=None, compare=False, repr=False)
+    # Not state: (tier_entries, how many, their sum) as last known (Engine.tier_total),
+    # so a purchase adds its entry to the sum instead of summing the window again. Used
+    # only while it is the same list with the same length; never saved or compared.
+    tier_sum: tuple[list[list[Any]], int, Decimal] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
