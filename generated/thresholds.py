@@ -2276,6 +2276,7 @@ class Engine:
         # A day longer than the longest the refund window can be, so pruning never
         # drops a record a refund could still reach.
         self.keep_records = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
+        self.keep_ledger_records = self.keep_records + _MONTH  # a month more, for monthly credits
         self.round = money_rounder(spec.currency, spec.rounding)
         self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
@@ -2461,15 +2462,15 @@ class Engine:
         Refund records and event ids are made at the time of the event being processed,
         never earlier, so `customer.forget_due` (when the oldest of them, or the next one
         made, is first old enough to drop) lets most events skip looking at them."""
-        horizon = at - self.keep_records
         if customer.wallets:
-            ledger_horizon = horizon - _MONTH
+            ledger_horizon = at - self.keep_ledger_records
             for ledger in customer.wallets.values():  # ledger records may be dated earlier: looked at every time
                 if ledger.sources and next(iter(ledger.sources.values())).at < ledger_horizon:
                     ledger.forget_before(ledger_horizon)
         due = customer.forget_due
         if due is not None and at <= due:
             return
+        horizon = at - self.keep_records
         purchases = customer.purchases
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
