@@ -1960,10 +1960,17 @@ class CustomerReport:
 
 _STATE_ZERO = Decimal(0)
 
+# Entries a customer keeps for months (tier and scale windows, stamps) are tuples of
+# plain values, never lists: Python's garbage collector stops tracking such a tuple
+# after its first collection, where it would walk every list again at each full one.
+# An entry that changes is replaced.
+Dated = tuple[_dt.datetime, Decimal]  # (at, value), in a tier or scale window
+StampEntry = tuple[_dt.datetime, int, str]  # (at, stamps, the event or "restored")
+
 
 @dataclass(slots=True)
 class CardState:
-    entries: list[list[Any]] = field(default_factory=list)  # [at, stamps, source]
+    entries: list[StampEntry] = field(default_factory=list)
     remainder: Decimal = _STATE_ZERO  # money toward the next stamp, with "remainder carries over"
     rewards: int = 0  # full cards whose free item is not yet taken
     # Not state: no stamp on the card lapses before this instant (Engine.lapse_stamps),
@@ -2038,7 +2045,7 @@ class PurchaseRecord:
     cut_lines: Sequence[int] | None = None  # None: every line
     pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
-    applied: Sequence[str] = ()  # offers whose uses it counted
+    applied: tuple[str, ...] = ()  # offers whose uses it counted (a tuple: see Dated)
     refunded: Decimal = field(init=False)  # value of the goods returned so far
     refunded_money: Decimal = field(init=False)
     points_metric: Decimal = field(init=False)
@@ -2093,10 +2100,10 @@ class CustomerState:
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_tier_entry)
+    tier_entries: list[Dated] = field(default_factory=list)  # in time order (engine.add_tier_entry)
     months: dict[str, Decimal] = field(default_factory=dict)
     credited_through: str = ""
-    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)  # each in time order, as tier_entries
+    scale_entries: dict[str, list[Dated]] = field(default_factory=dict)  # each in time order, as tier_entries
     cards: dict[str, CardState] = field(default_factory=dict)
     coupons: list[Holding] = field(default_factory=list)
     uses: dict[str, int] = field(default_factory=dict)
@@ -2107,7 +2114,7 @@ class CustomerState:
     # Not state: (tier_entries, how many, their sum) as last known (Engine.tier_total),
     # so a purchase adds its entry to the sum instead of summing the window again. Used
     # only while it is the same list with the same length; never saved or compared.
-    tier_sum: tuple[list[list[Any]], int, Decimal] | None = field(default=None, compare=False, repr=False)
+    tier_sum: tuple[list[Dated], int, Decimal] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -2223,11 +2230,11 @@ _REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
 _MIDNIGHT = _dt.time(0)
 
 
-def _entry_time(entry: list[Any]) -> _dt.datetime:
-    return entry[0]  # type: ignore[no-any-return]
+def _entry_time(entry: Dated) -> _dt.datetime:
+    return entry[0]
 
 
-def entries_total(entries: list[list[Any]]) -> Decimal:
+def entries_total(entries: list[Dated]) -> Decimal:
     """The sum of dated entries' values (a tier or scale window, once pruned). map over
     itemgetter, not a generator: it runs on every purchase of a program with tiers."""
     return sum(map(_entry_value, entries), _ZERO)
@@ -2236,14 +2243,14 @@ def entries_total(entries: list[list[Any]]) -> Decimal:
 _entry_value = operator.itemgetter(1)
 
 
-def add_dated(entries: list[list[Any]], at: _dt.datetime, value: Any) -> None:
-    """Add [at, value] to dated entries (tier and scale windows), keeping them in time
+def add_dated(entries: list[Dated], at: _dt.datetime, value: Decimal) -> None:
+    """Add (at, value) to dated entries (tier and scale windows), keeping them in time
     order: a return counts at its purchase's date, before later entries, and in order a
     window's pruning drops a prefix (found by bisection) instead of testing every entry."""
     if entries and entries[-1][0] > at:
-        bisect.insort_right(entries, [at, value], key=_entry_time)
+        bisect.insort_right(entries, (at, value), key=_entry_time)
     else:
-        entries.append([at, value])
+        entries.append((at, value))
 
 
 def add_tier_entry(customer: CustomerState, at: _dt.datetime, value: Decimal) -> None:
@@ -2647,11 +2654,11 @@ class Engine:
         if customer.reviewed_at is None and customer.tier >= 0:
             customer.reviewed_at = at
 
-    def prune_entries(self, entries: list[list[Any]], window: WindowSpec | None, at: _dt.datetime) -> list[list[Any]]:
+    def prune_entries(self, entries: list[Dated], window: WindowSpec | None, at: _dt.datetime) -> list[Dated]:
         """Keep what a window can still count (memory stays bounded per customer)."""
         if window is None or window.kind == "lifetime":
             if len(entries) > 1:
-                return [[entries[-1][0], entries_total(entries)]]
+                return [(entries[-1][0], entries_total(entries))]
             return entries
         start = self.window_start(window, at)
         if start is None or not entries or entries[0][0] >= start:
@@ -2790,7 +2797,7 @@ class Engine:
             purchase.lines,
             basket.nets(),
             redeemed=ctx.redeemed,
-            applied=[source.name for source in applied if isinstance(source, OfferSpec)],
+            applied=tuple(source.name for source in applied if isinstance(source, OfferSpec)),
         )
         for source in applied:
             self.give(customer, source, purchase.id, at, out, record)
@@ -2800,7 +2807,7 @@ class Engine:
             value = self.scale_value(scale, basket, ctx, gross=True)
             record.scale_values[scale.name] = value
             entries = customer.scale_entries.setdefault(scale.name, [])
-            entries.append([at, value])
+            entries.append((at, value))
             customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
         if tiers is not None:
             if tiers.metric == "points":
@@ -3246,7 +3253,7 @@ class Engine:
                 record.stamped[card_spec.name] = stamped
             elif card_spec.stamp_kind == "money":
                 record.stamp_money[card_spec.name] = base
-            card.entries.append([at, given, event_id])
+            card.entries.append((at, given, event_id))
             record.stamps[card_spec.name] = given
             while card.stamps >= card_spec.size:
                 self.reward(customer, card_spec, card, event_id, at, out, record)
@@ -3260,12 +3267,13 @@ class Engine:
         """Take stamps off the card, oldest first; returns how many were there."""
         removed = 0
         while card.entries and removed < count:
-            entry = card.entries[0]
-            take = min(entry[1], count - removed)
-            entry[1] -= take
+            entry_at, stamps, source = card.entries[0]
+            take = min(stamps, count - removed)
             removed += take
-            if entry[1] == 0:
+            if take == stamps:
                 card.entries.pop(0)
+            else:
+                card.entries[0] = (entry_at, stamps - take, source)
         return removed
 
     def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
@@ -3438,7 +3446,7 @@ class Engine:
             card.rewards -= cards_back
             restored = cards_back * card_spec.size - missing
             if restored > 0:
-                card.entries.append([record.at, restored, "restored"])
+                card.entries.append((record.at, restored, "restored"))
                 card.lapse_floor = None  # an older entry: it may lapse sooner
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))
@@ -3458,15 +3466,16 @@ def _persist_parse_time(text: str | None, zone: ZoneInfo) -> _dt.datetime | None
     return None if text is None else _dt.datetime.fromisoformat(text).astimezone(zone)
 
 
-def _persist_entries(entries: list[list[Any]]) -> list[list[Any]]:
+def _persist_entries(entries: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     return [[entry[0].isoformat(), str(entry[1]), *entry[2:]] for entry in entries]
 
 
-def _persist_parse_entries(rows: list[list[Any]], zone: ZoneInfo, number: type = Decimal) -> list[list[Any]]:
-    return [[_dt.datetime.fromisoformat(row[0]).astimezone(zone), number(row[1]), *row[2:]] for row in rows]
+def _persist_parse_entries(rows: list[list[Any]], zone: ZoneInfo, number: type = Decimal) -> list[Any]:
+    """Entries back as the engine keeps them: tuples (state.py, Dated)."""
+    return [(_dt.datetime.fromisoformat(row[0]).astimezone(zone), number(row[1]), *row[2:]) for row in rows]
 
 
-def _persist_dated(entries: list[list[Any]]) -> list[list[Any]]:
+def _persist_dated(entries: list[Dated]) -> list[Dated]:
     """Windowed entries in time order, as the engine keeps them (a state saved before
     it did may have a return's entry after later ones); equal times keep their order."""
     return sorted(entries, key=lambda entry: entry[0])
@@ -3529,7 +3538,7 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
             at=_dt.datetime.fromisoformat(rec["at"]).astimezone(zone),
             total=Decimal(rec["total"]),
             redeemed=Decimal(rec["redeemed"]),
-            applied=list(rec["applied"]),
+            applied=tuple(rec["applied"]),
         )
         record.lines = [[product, units, Decimal(price)] for product, units, price in rec["lines"]]
         record.categories = list(rec["categories"])
@@ -3833,7 +3842,8 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # What applies, decided on the basket as entered.
 
     # Discounts, in program order.
-    applied_offers: list[str] = []
+    # A tuple, as the record keeps it: `() + (name,)` is the constant itself, no new object.
+    applied_offers: tuple[str, ...] = ()
     out.total = total
     if event.redeem:  # points pay part of the order
         out.redeemed = []

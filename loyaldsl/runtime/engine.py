@@ -45,7 +45,7 @@ from .periods import (
 )
 from .pricing import Basket, units_made_free
 from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec, WindowSpec
-from .state import CardState, CustomerState, Holding, LinePricing, PurchaseRecord, State
+from .state import CardState, CustomerState, Dated, Holding, LinePricing, PurchaseRecord, State
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -62,11 +62,11 @@ _REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
 _MIDNIGHT = _dt.time(0)
 
 
-def _entry_time(entry: list[Any]) -> _dt.datetime:
-    return entry[0]  # type: ignore[no-any-return]
+def _entry_time(entry: Dated) -> _dt.datetime:
+    return entry[0]
 
 
-def entries_total(entries: list[list[Any]]) -> Decimal:
+def entries_total(entries: list[Dated]) -> Decimal:
     """The sum of dated entries' values (a tier or scale window, once pruned). map over
     itemgetter, not a generator: it runs on every purchase of a program with tiers."""
     return sum(map(_entry_value, entries), _ZERO)
@@ -75,14 +75,14 @@ def entries_total(entries: list[list[Any]]) -> Decimal:
 _entry_value = operator.itemgetter(1)
 
 
-def add_dated(entries: list[list[Any]], at: _dt.datetime, value: Any) -> None:
-    """Add [at, value] to dated entries (tier and scale windows), keeping them in time
+def add_dated(entries: list[Dated], at: _dt.datetime, value: Decimal) -> None:
+    """Add (at, value) to dated entries (tier and scale windows), keeping them in time
     order: a return counts at its purchase's date, before later entries, and in order a
     window's pruning drops a prefix (found by bisection) instead of testing every entry."""
     if entries and entries[-1][0] > at:
-        bisect.insort_right(entries, [at, value], key=_entry_time)
+        bisect.insort_right(entries, (at, value), key=_entry_time)
     else:
-        entries.append([at, value])
+        entries.append((at, value))
 
 
 def add_tier_entry(customer: CustomerState, at: _dt.datetime, value: Decimal) -> None:
@@ -486,11 +486,11 @@ class Engine:
         if customer.reviewed_at is None and customer.tier >= 0:
             customer.reviewed_at = at
 
-    def prune_entries(self, entries: list[list[Any]], window: WindowSpec | None, at: _dt.datetime) -> list[list[Any]]:
+    def prune_entries(self, entries: list[Dated], window: WindowSpec | None, at: _dt.datetime) -> list[Dated]:
         """Keep what a window can still count (memory stays bounded per customer)."""
         if window is None or window.kind == "lifetime":
             if len(entries) > 1:
-                return [[entries[-1][0], entries_total(entries)]]
+                return [(entries[-1][0], entries_total(entries))]
             return entries
         start = self.window_start(window, at)
         if start is None or not entries or entries[0][0] >= start:
@@ -629,7 +629,7 @@ class Engine:
             purchase.lines,
             basket.nets(),
             redeemed=ctx.redeemed,
-            applied=[source.name for source in applied if isinstance(source, OfferSpec)],
+            applied=tuple(source.name for source in applied if isinstance(source, OfferSpec)),
         )
         for source in applied:
             self.give(customer, source, purchase.id, at, out, record)
@@ -639,7 +639,7 @@ class Engine:
             value = self.scale_value(scale, basket, ctx, gross=True)
             record.scale_values[scale.name] = value
             entries = customer.scale_entries.setdefault(scale.name, [])
-            entries.append([at, value])
+            entries.append((at, value))
             customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
         if tiers is not None:
             if tiers.metric == "points":
@@ -1085,7 +1085,7 @@ class Engine:
                 record.stamped[card_spec.name] = stamped
             elif card_spec.stamp_kind == "money":
                 record.stamp_money[card_spec.name] = base
-            card.entries.append([at, given, event_id])
+            card.entries.append((at, given, event_id))
             record.stamps[card_spec.name] = given
             while card.stamps >= card_spec.size:
                 self.reward(customer, card_spec, card, event_id, at, out, record)
@@ -1099,12 +1099,13 @@ class Engine:
         """Take stamps off the card, oldest first; returns how many were there."""
         removed = 0
         while card.entries and removed < count:
-            entry = card.entries[0]
-            take = min(entry[1], count - removed)
-            entry[1] -= take
+            entry_at, stamps, source = card.entries[0]
+            take = min(stamps, count - removed)
             removed += take
-            if entry[1] == 0:
+            if take == stamps:
                 card.entries.pop(0)
+            else:
+                card.entries[0] = (entry_at, stamps - take, source)
         return removed
 
     def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
@@ -1277,7 +1278,7 @@ class Engine:
             card.rewards -= cards_back
             restored = cards_back * card_spec.size - missing
             if restored > 0:
-                card.entries.append([record.at, restored, "restored"])
+                card.entries.append((record.at, restored, "restored"))
                 card.lapse_floor = None  # an older entry: it may lapse sooner
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))

@@ -8,12 +8,13 @@ re-applied on load), so a round trip is exact.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .ledger import Ledger
-from .state import CardState, CustomerState, Holding, PurchaseRecord, State
+from .state import CardState, CustomerState, Dated, Holding, PurchaseRecord, State
 
 
 def _persist_time(value: _dt.datetime | None) -> str | None:
@@ -24,15 +25,16 @@ def _persist_parse_time(text: str | None, zone: ZoneInfo) -> _dt.datetime | None
     return None if text is None else _dt.datetime.fromisoformat(text).astimezone(zone)
 
 
-def _persist_entries(entries: list[list[Any]]) -> list[list[Any]]:
+def _persist_entries(entries: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     return [[entry[0].isoformat(), str(entry[1]), *entry[2:]] for entry in entries]
 
 
-def _persist_parse_entries(rows: list[list[Any]], zone: ZoneInfo, number: type = Decimal) -> list[list[Any]]:
-    return [[_dt.datetime.fromisoformat(row[0]).astimezone(zone), number(row[1]), *row[2:]] for row in rows]
+def _persist_parse_entries(rows: list[list[Any]], zone: ZoneInfo, number: type = Decimal) -> list[Any]:
+    """Entries back as the engine keeps them: tuples (state.py, Dated)."""
+    return [(_dt.datetime.fromisoformat(row[0]).astimezone(zone), number(row[1]), *row[2:]) for row in rows]
 
 
-def _persist_dated(entries: list[list[Any]]) -> list[list[Any]]:
+def _persist_dated(entries: list[Dated]) -> list[Dated]:
     """Windowed entries in time order, as the engine keeps them (a state saved before
     it did may have a return's entry after later ones); equal times keep their order."""
     return sorted(entries, key=lambda entry: entry[0])
@@ -95,7 +97,7 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
             at=_dt.datetime.fromisoformat(rec["at"]).astimezone(zone),
             total=Decimal(rec["total"]),
             redeemed=Decimal(rec["redeemed"]),
-            applied=list(rec["applied"]),
+            applied=tuple(rec["applied"]),
         )
         record.lines = [[product, units, Decimal(price)] for product, units, price in rec["lines"]]
         record.categories = list(rec["categories"])

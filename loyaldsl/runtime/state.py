@@ -16,10 +16,17 @@ from .pricing import spread_over, take_off
 
 _STATE_ZERO = Decimal(0)
 
+# Entries a customer keeps for months (tier and scale windows, stamps) are tuples of
+# plain values, never lists: Python's garbage collector stops tracking such a tuple
+# after its first collection, where it would walk every list again at each full one.
+# An entry that changes is replaced.
+Dated = tuple[_dt.datetime, Decimal]  # (at, value), in a tier or scale window
+StampEntry = tuple[_dt.datetime, int, str]  # (at, stamps, the event or "restored")
+
 
 @dataclass(slots=True)
 class CardState:
-    entries: list[list[Any]] = field(default_factory=list)  # [at, stamps, source]
+    entries: list[StampEntry] = field(default_factory=list)
     remainder: Decimal = _STATE_ZERO  # money toward the next stamp, with "remainder carries over"
     rewards: int = 0  # full cards whose free item is not yet taken
     # Not state: no stamp on the card lapses before this instant (Engine.lapse_stamps),
@@ -94,7 +101,7 @@ class PurchaseRecord:
     cut_lines: Sequence[int] | None = None  # None: every line
     pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
-    applied: Sequence[str] = ()  # offers whose uses it counted
+    applied: tuple[str, ...] = ()  # offers whose uses it counted (a tuple: see Dated)
     refunded: Decimal = field(init=False)  # value of the goods returned so far
     refunded_money: Decimal = field(init=False)
     points_metric: Decimal = field(init=False)
@@ -149,10 +156,10 @@ class CustomerState:
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[list[Any]] = field(default_factory=list)  # [at, value], in time order (engine.add_tier_entry)
+    tier_entries: list[Dated] = field(default_factory=list)  # in time order (engine.add_tier_entry)
     months: dict[str, Decimal] = field(default_factory=dict)
     credited_through: str = ""
-    scale_entries: dict[str, list[list[Any]]] = field(default_factory=dict)  # each in time order, as tier_entries
+    scale_entries: dict[str, list[Dated]] = field(default_factory=dict)  # each in time order, as tier_entries
     cards: dict[str, CardState] = field(default_factory=dict)
     coupons: list[Holding] = field(default_factory=list)
     uses: dict[str, int] = field(default_factory=dict)
@@ -163,7 +170,7 @@ class CustomerState:
     # Not state: (tier_entries, how many, their sum) as last known (Engine.tier_total),
     # so a purchase adds its entry to the sum instead of summing the window again. Used
     # only while it is the same list with the same length; never saved or compared.
-    tier_sum: tuple[list[list[Any]], int, Decimal] | None = field(default=None, compare=False, repr=False)
+    tier_sum: tuple[list[Dated], int, Decimal] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

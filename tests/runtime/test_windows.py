@@ -25,7 +25,7 @@ offsets = st.lists(st.integers(0, 800), max_size=40)
 
 @given(offsets)
 def test_entries_stay_in_time_order_and_equal_times_keep_their_order(days):
-    entries: list[list[object]] = []
+    entries: list[tuple[dt.datetime, Decimal]] = []
     for number, day in enumerate(days):
         add_dated(entries, START + dt.timedelta(days=day), number)
     assert [e[0] for e in entries] == sorted(START + dt.timedelta(days=d) for d in days)
@@ -37,7 +37,7 @@ def test_entries_stay_in_time_order_and_equal_times_keep_their_order(days):
 @given(offsets, st.integers(0, 900), st.sampled_from([WindowSpec("rolling-months", 12), WindowSpec("rolling-days", 30), WindowSpec("calendar-year")]))
 def test_pruning_keeps_exactly_what_the_window_counts(days, now_day, window):
     engine = Engine(ProgramSpec(name="p", version="1", source_hash="", currency="RUB", rounding="half-even", timezone="Europe/Moscow"))
-    entries: list[list[object]] = []
+    entries: list[tuple[dt.datetime, Decimal]] = []
     for number, day in enumerate(days):
         add_dated(entries, START + dt.timedelta(days=day), Decimal(number))
     now = START + dt.timedelta(days=now_day)
@@ -49,10 +49,10 @@ def test_pruning_keeps_exactly_what_the_window_counts(days, now_day, window):
 def test_a_state_saved_with_a_return_after_later_entries_loads_in_time_order():
     customer = CustomerState("ann")
     late, early = START + dt.timedelta(days=20), START + dt.timedelta(days=5)
-    customer.tier_entries = [[early, Decimal(100)], [late, Decimal(50)], [early, Decimal(-100)]]  # as appended before add_dated
+    customer.tier_entries = [(early, Decimal(100)), (late, Decimal(50)), (early, Decimal(-100))]  # as appended before add_dated
     saved = json.loads(json.dumps(state_to_json(State(customers={"ann": customer}))))
     loaded = state_from_json(saved, MSK).customers["ann"]
-    assert loaded.tier_entries == [[early, Decimal(100)], [early, Decimal(-100)], [late, Decimal(50)]]
+    assert loaded.tier_entries == [(early, Decimal(100)), (early, Decimal(-100)), (late, Decimal(50))]
 
 
 def test_an_entry_at_the_window_start_is_still_counted():
