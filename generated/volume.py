@@ -2217,6 +2217,7 @@ def during(periods: dict[str, tuple[_dt.date, _dt.date]], period: str, at: _dt.d
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+_ALL = Fraction(1)  # the share of a purchase a whole return takes back (made once: a Fraction is slow to make)
 # Memory per customer is bounded by time windows, never by the length of the stream:
 # refund records live for the refund window (a year unless the program states one),
 # event ids for a month (an older replay is caught anyway: it comes out of time order).
@@ -3329,10 +3330,9 @@ class Engine:
             out.notes.append(f"purchase {refund.purchase_id} was already refunded in full")
             return
         whole = all(ln[1] == 0 for ln in record.lines)
-        fraction = Fraction(1) if whole or record.total == 0 else Fraction(value) / Fraction(record.total)
+        fraction = _ALL if whole or record.total == 0 else Fraction(value) / Fraction(record.total)
         paid_in_money = record.total - record.redeemed
         if whole:
-            fraction = Fraction(1)
             value = record.total - record.refunded
             money = paid_in_money - record.refunded_money
             # A returned purchase gives back the uses it counted (`once per customer`, code limits).
@@ -3375,7 +3375,8 @@ class Engine:
         elif tiers is not None and tiers.metric == "points" and record.points_metric:
             taken = record.points_metric * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             add_tier_entry(customer, record.at, -taken.quantize(self.metric_step(), rounding=ROUND_CEILING))
-        self.refund_month(customer, month_key(record.at), value, at, out)
+        if customer.months:
+            self.refund_month(customer, month_key(record.at), value, at, out)
         if tiers is not None and tiers.returns_lower_at_once and not customer.tier_manual:
             # `returns lower the tier at once`: the tier the metric now earns, never higher.
             qualified = self.qualified(self.tier_total(customer, at))
@@ -3391,9 +3392,10 @@ class Engine:
             else:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
-        share = Fraction(value) / Fraction(record.total) if record.total else fraction
-        for name in list(record.stamps):
-            self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)
+        if record.stamps:
+            share = Fraction(value) / Fraction(record.total) if record.total else fraction
+            for name in list(record.stamps):
+                self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)
         if whole:
             for name in record.coupons:
                 for holding in list(customer.coupons):
