@@ -254,3 +254,23 @@ def test_thresholds_returns_within_14_days() -> None:
     assert same(got[1], ("ok", "43690.50"))
     assert got[3][0] == "rejected"
     assert same(got[4], ("replay",))
+
+
+def test_cachegrind_child_runs_the_stream_and_counts_its_events(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/cachegrind.py's child, without valgrind: the same stream processed or only
+    made gives the same count of events (purchases, returns and repeated deliveries)."""
+    from bench import cachegrind
+
+    counts = []
+    for mode in ("process", "stream"):
+        assert cachegrind.main(["--child", "thresholds", "compiled", "120", "10", str(SEED), mode]) == 0
+        counts.append(int(capsys.readouterr().out))
+    assert counts[0] == counts[1] > 120
+
+
+def test_cachegrind_says_when_valgrind_is_missing(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import cachegrind
+
+    monkeypatch.setattr(cachegrind.shutil, "which", lambda name: None)
+    assert cachegrind.main(["--programs", "thresholds"]) == 2
+    assert "valgrind is not installed" in capsys.readouterr().err
