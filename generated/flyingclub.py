@@ -364,10 +364,14 @@ def _periods_utc(t: datetime) -> datetime:
 
 def add_days(t: datetime, n: int) -> datetime:
     """Same wall time `n` calendar days later (a day across DST is 23 or 25 hours)."""
-    _periods_check(t)
-    days = _periods_days(n)
+    tz = t.tzinfo
+    if type(t) is not datetime or type(tz) is not ZoneInfo:  # the engine's times skip the call
+        _periods_check(t)
+    days = _PERIODS_DAYS.get(n) or _periods_days(n)
     result = t + days  # aware + timedelta is wall-clock arithmetic, and its fold is 0
-    if _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, result.year):  # type: ignore[arg-type]
+    year = t.year
+    # _periods_steady, its remembered answer looked up here: this runs on most events.
+    if (_PERIODS_STEADY.get((tz, year)) or _periods_steady(tz, year)) and (result.year == year or _periods_steady(tz, result.year)):  # type: ignore[arg-type]
         return result if n else t
     return _periods_wall(t, t.replace(tzinfo=None) + days)
 
@@ -375,14 +379,16 @@ def add_days(t: datetime, n: int) -> datetime:
 def add_months(t: datetime, n: int) -> datetime:
     """Same wall time `n` months later, the day clamped to the month's length
     (Jan 31 + 1 month = Feb 28, or 29 in a leap year; Mar 31 - 1 month = Feb 28)."""
-    _periods_check(t)
+    tz = t.tzinfo
+    if type(t) is not datetime or type(tz) is not ZoneInfo:  # as in add_days
+        _periods_check(t)
     years, month0 = divmod(t.month - 1 + n, 12)
     year = t.year + years
     month = month0 + 1
     day = t.day
     if day > 28:  # every month has the first 28 days
         day = min(day, calendar.monthrange(year, month)[1])
-    if n and _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, year):  # type: ignore[arg-type]
+    if n and (_PERIODS_STEADY.get((tz, t.year)) or _periods_steady(tz, t.year)) and (year == t.year or _PERIODS_STEADY.get((tz, year)) or _periods_steady(tz, year)):  # type: ignore[arg-type]
         # No gap, no repeated hour (fold 0); positional arguments, as in _periods_at.
         return datetime(year, month, day, t.hour, t.minute, t.second, t.microsecond, t.tzinfo)
     return _periods_wall(t, t.replace(tzinfo=None, year=year, month=month, day=day))
@@ -450,7 +456,8 @@ def window_start(t: datetime, kind: str, amount: int = 0) -> datetime | None:
     "calendar-month" (start of t's month), "calendar-year" (start of t's year),
     "lifetime" (None).
     """
-    _periods_check(t)
+    if type(t) is not datetime or type(t.tzinfo) is not ZoneInfo:  # as in add_days
+        _periods_check(t)
     if kind == "rolling-days":
         return add_days(t, -amount)
     if kind == "rolling-months":
@@ -934,7 +941,24 @@ class Ledger:
         for moment in (earned_at, available_at, expires_at):
             if moment is not None:
                 _ledger_aware(moment)
-        self.expire(earned_at)
+        return self.add_lot(points, earned_at, available_at, expires_at, source, reason)
+
+    def add_lot(
+        self,
+        points: Decimal,
+        earned_at: datetime,
+        available_at: datetime,
+        expires_at: datetime | None,
+        source: str,
+        reason: str,
+    ) -> Lot:
+        """`earn` without its checks, for a caller that only ever passes a positive
+        Decimal and aware times (the engine, on nearly every purchase): the checks
+        were a third of what earning cost."""
+        floor = self.expiry_floor
+        if floor is None or (floor is not _LEDGER_NEVER and _ledger_not_after(floor, earned_at)):
+            self.expire(earned_at)
+            floor = self.expiry_floor
         lot = Lot(points, _LEDGER_ZERO, earned_at, available_at, expires_at, source, reason,
                   self.next_seq)
         self.next_seq += 1
@@ -945,18 +969,28 @@ class Ledger:
         else:
             record.lots.append(lot)
         record.earned += points
-        if _ledger_is_expired(lot, earned_at):
-            lot.expired = points
-        elif self.debts:
+        if expires_at is None:
+            ends_first = False  # the floor stays
+        elif expires_at.tzinfo is earned_at.tzinfo and not expires_at.fold and not earned_at.fold:
+            # _ledger_not_after written out (see there): twice per earning.
+            if expires_at <= earned_at:
+                lot.expired = points  # born expired
+                return lot
+            ends_first = floor is _LEDGER_NEVER or (floor is not None and (expires_at <= floor if floor.tzinfo is expires_at.tzinfo and not floor.fold else _ledger_not_after(expires_at, floor)))
+        else:
+            if _ledger_not_after(expires_at, earned_at):
+                lot.expired = points
+                return lot
+            ends_first = floor is _LEDGER_NEVER or (floor is not None and _ledger_not_after(expires_at, floor))
+        if self.debts:
             self._ledger_credit(lot, points)
             self._ledger_prune()
         else:
             # What _ledger_credit does without debt, for a lot newer than every other
             # (so it goes last) in a list `expire` has just left with live lots only.
-            lot.remaining += points
+            lot.remaining = points
             self.lots.append(lot)
-            floor = self.expiry_floor
-            if floor is not None and expires_at is not None and (floor is _LEDGER_NEVER or _ledger_not_after(expires_at, floor)):
+            if ends_first:
                 self.expiry_floor = expires_at
         return lot
 
@@ -2279,6 +2313,9 @@ class Engine:
                 self.group_of[member] = (kind, members)
         self.offer_codes = {s.name.casefold(): s for s in spec.sources if isinstance(s, OfferSpec) and s.kind == "code"}
         self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
+        # (rank, threshold, inclusive) of the tiers that have a threshold: `qualified`
+        # runs on every purchase of a program with tiers.
+        self.tier_thresholds = tuple((index, tier.threshold, tier.inclusive) for index, tier in enumerate(spec.tiers.tiers) if tier.threshold is not None) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
         self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
         # A day longer than the longest the refund window can be, so pruning never
@@ -2417,13 +2454,21 @@ class Engine:
         return expires_at
 
     def earn(self, customer: CustomerState, wallet: WalletSpec, amount: Decimal, at: _dt.datetime, source: str, reason: str, out: Outcome, pending: bool = True) -> None:
-        amount = self.quantize_points(wallet, amount)
+        if amount <= 0:
+            return
+        name = wallet.name
+        amount = amount.quantize(self.point_quanta[name], ROUND_FLOOR)  # quantize_points, known positive
         if amount <= 0:
             return
         available_at = self.add(at, wallet.pending) if (pending and wallet.pending) else at
         expires_at = self.expiry_after_earning(wallet, at)
-        self.ledger(customer, wallet.name).earn(amount, at, available_at, expires_at, source, reason)
-        out.earned.append((wallet.name, amount, reason, available_at))
+        ledger = customer.wallets.get(name)
+        if ledger is None:
+            ledger = customer.wallets[name] = Ledger()
+        # The engine's amounts are positive Decimals and its times aware: Ledger.earn's
+        # checks are skipped (they were a third of what earning cost).
+        ledger.add_lot(amount, at, available_at, expires_at, source, reason)
+        out.earned.append((name, amount, reason, available_at))
 
     # ------------------------------------------------------------ settling time
     def settle(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
@@ -2614,13 +2659,12 @@ class Engine:
         return window_start(at, window.kind, window.amount)
 
     def qualified(self, value: Decimal) -> int:
-        tiers = self.spec.tiers
-        assert tiers is not None
+        """The highest-listed tier whose threshold `value` meets (-1: none). Listed
+        order, not the highest threshold: a program may list them out of order (a
+        warning, not an error)."""
         rank = -1
-        for index, tier in enumerate(tiers.tiers):
-            if tier.threshold is None:
-                continue
-            if value >= tier.threshold if tier.inclusive else value > tier.threshold:
+        for index, threshold, inclusive in self.tier_thresholds:
+            if value >= threshold if inclusive else value > threshold:
                 rank = index
         return rank
 
@@ -2674,13 +2718,16 @@ class Engine:
             if due > 0:
                 customer.demoted_steps += due
                 customer.tier = max(0, customer.tier - due)
-        if tiers.review is None or customer.reviewed_at is None or customer.tier < 0:
+        reviewed = customer.reviewed_at
+        if tiers.review is None or reviewed is None or customer.tier < 0:
             return
         step = _REVIEW_MONTHS[tiers.review]
-        year, month = self.next_review_month(customer.reviewed_at, step)
+        if reviewed.tzinfo is self.zone and at.year == reviewed.year and (at.month - 1) // step == (reviewed.month - 1) // step:
+            return  # still the review period of the last review (or first tier): none is due
+        year, month = self.next_review_month(reviewed, step)
         if (at.year, at.month) < (year, month):
             return  # reviews fall at 00:00 on the first of a month: none is due yet
-        boundary = self.next_review(customer.reviewed_at, step)
+        boundary = self.next_review(reviewed, step)
         while boundary <= at:
             if not customer.tier_manual:
                 rank = self.qualified(self.metric_value(customer, boundary - _INSTANT))

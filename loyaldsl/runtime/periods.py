@@ -105,10 +105,14 @@ def _periods_utc(t: datetime) -> datetime:
 
 def add_days(t: datetime, n: int) -> datetime:
     """Same wall time `n` calendar days later (a day across DST is 23 or 25 hours)."""
-    _periods_check(t)
-    days = _periods_days(n)
+    tz = t.tzinfo
+    if type(t) is not datetime or type(tz) is not ZoneInfo:  # the engine's times skip the call
+        _periods_check(t)
+    days = _PERIODS_DAYS.get(n) or _periods_days(n)
     result = t + days  # aware + timedelta is wall-clock arithmetic, and its fold is 0
-    if _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, result.year):  # type: ignore[arg-type]
+    year = t.year
+    # _periods_steady, its remembered answer looked up here: this runs on most events.
+    if (_PERIODS_STEADY.get((tz, year)) or _periods_steady(tz, year)) and (result.year == year or _periods_steady(tz, result.year)):  # type: ignore[arg-type]
         return result if n else t
     return _periods_wall(t, t.replace(tzinfo=None) + days)
 
@@ -116,14 +120,16 @@ def add_days(t: datetime, n: int) -> datetime:
 def add_months(t: datetime, n: int) -> datetime:
     """Same wall time `n` months later, the day clamped to the month's length
     (Jan 31 + 1 month = Feb 28, or 29 in a leap year; Mar 31 - 1 month = Feb 28)."""
-    _periods_check(t)
+    tz = t.tzinfo
+    if type(t) is not datetime or type(tz) is not ZoneInfo:  # as in add_days
+        _periods_check(t)
     years, month0 = divmod(t.month - 1 + n, 12)
     year = t.year + years
     month = month0 + 1
     day = t.day
     if day > 28:  # every month has the first 28 days
         day = min(day, calendar.monthrange(year, month)[1])
-    if n and _periods_steady(t.tzinfo, t.year) and _periods_steady(t.tzinfo, year):  # type: ignore[arg-type]
+    if n and (_PERIODS_STEADY.get((tz, t.year)) or _periods_steady(tz, t.year)) and (year == t.year or _PERIODS_STEADY.get((tz, year)) or _periods_steady(tz, year)):  # type: ignore[arg-type]
         # No gap, no repeated hour (fold 0); positional arguments, as in _periods_at.
         return datetime(year, month, day, t.hour, t.minute, t.second, t.microsecond, t.tzinfo)
     return _periods_wall(t, t.replace(tzinfo=None, year=year, month=month, day=day))
@@ -191,7 +197,8 @@ def window_start(t: datetime, kind: str, amount: int = 0) -> datetime | None:
     "calendar-month" (start of t's month), "calendar-year" (start of t's year),
     "lifetime" (None).
     """
-    _periods_check(t)
+    if type(t) is not datetime or type(t.tzinfo) is not ZoneInfo:  # as in add_days
+        _periods_check(t)
     if kind == "rolling-days":
         return add_days(t, -amount)
     if kind == "rolling-months":
