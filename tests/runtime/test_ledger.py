@@ -60,6 +60,27 @@ def test_earn_refuses_bad_amounts() -> None:
         ledger.earn(D(1), datetime(2026, 1, 1), day(1), None, "p", "r")
 
 
+def test_earning_compares_expiry_as_instants_across_zones() -> None:
+    """add_lot compares wall clocks only within one zone: an expiry in another zone is
+    compared as an instant, for being born expired and for the soonest expiry."""
+    ledger = Ledger()
+    earned = day(10, 12)  # 09:00 UTC
+    # 04:30 in New York is 09:30 UTC: after the earning, though its wall clock is earlier.
+    later = datetime(2026, 1, 10, 4, 30, tzinfo=NYC)
+    ledger.earn(D(5), earned, earned, later, "p1", "r")
+    assert ledger.available(earned) == 5
+    assert ledger.expiry_floor == later
+    # 03:30 in New York is 08:30 UTC: before the earning, so the lot is born expired.
+    born_expired = ledger.earn(D(7), earned, earned, datetime(2026, 1, 10, 3, 30, tzinfo=NYC), "p2", "r")
+    assert born_expired.expired == 7 and born_expired not in ledger.lots
+    # A Moscow expiry at 12:15 (09:15 UTC) comes before the New York one: it is the floor.
+    ledger.earn(D(3), earned, earned, day(10, 12).replace(minute=15), "p3", "r")
+    assert ledger.expiry_floor == day(10, 12).replace(minute=15)
+    assert ledger.expire(datetime(2026, 1, 10, 9, 15, tzinfo=UTC)) == 3
+    assert ledger.expire(datetime(2026, 1, 10, 9, 30, tzinfo=UTC)) == 5
+    assert ledger.lots == []
+
+
 def test_expiry_is_exclusive_and_drops_lots() -> None:
     ledger = Ledger()
     ledger.earn(D(100), day(1), day(1), day(10), "p1", "base")
