@@ -45,7 +45,7 @@ from .periods import (
 )
 from .pricing import Basket, units_made_free
 from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec, WindowSpec
-from .state import CardState, CustomerState, Dated, Holding, LinePricing, PurchaseRecord, State
+from .state import CardState, CustomerState, Dated, Holding, LinePricing, PurchaseRecord, State, purchase_record, purchase_time
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -325,7 +325,7 @@ class Engine:
         purchases = customer.purchases
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            if purchases[oldest].at >= horizon:
+            if purchase_time(purchases[oldest]) >= horizon:
                 break
             del purchases[oldest]
         seen = customer.seen
@@ -336,7 +336,7 @@ class Engine:
                 break
             del seen[oldest]
         # A record is dropped once `at` is past its time + keep_records; an id, past + _SEEN.
-        record_due = purchases[next(iter(purchases))].at + self.keep_records if purchases else at + self.keep_records
+        record_due = purchase_time(purchases[next(iter(purchases))]) + self.keep_records if purchases else at + self.keep_records
         seen_due = seen[next(iter(seen))] + _SEEN if seen else at + _SEEN
         customer.forget_due = min(record_due, seen_due)
 
@@ -1133,7 +1133,7 @@ class Engine:
 
     # ------------------------------------------------------------ refunds
     def refund(self, state: State, customer: CustomerState, refund: Refund, at: _dt.datetime, out: Outcome) -> None:
-        record = customer.purchases.get(refund.purchase_id)
+        record = purchase_record(customer.purchases, refund.purchase_id)
         if record is None:
             out.status = "rejected"
             out.notes.append(f"no purchase {refund.purchase_id} of this customer to refund (or it is past the refund window)")

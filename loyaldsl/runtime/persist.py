@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .ledger import Ledger
-from .state import CardState, CustomerState, Dated, Holding, PurchaseRecord, State
+from .state import CardState, CustomerState, Dated, Holding, PurchaseRecord, State, TillRecord, as_record
 
 
 def _persist_time(value: _dt.datetime | None) -> str | None:
@@ -85,13 +85,13 @@ def customer_to_json(customer: CustomerState) -> dict[str, Any]:
                 "scale_values": {k: str(v) for k, v in rec.scale_values.items()},
                 "points_metric": str(rec.points_metric),
             }
-            for pid, rec in customer.purchases.items()
+            for pid, rec in ((pid, as_record(kept)) for pid, kept in customer.purchases.items())
         },
     }
 
 
 def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
-    purchases = {}
+    purchases: dict[str, PurchaseRecord | TillRecord] = {}
     for pid, rec in data["purchases"].items():
         record = purchases[pid] = PurchaseRecord(
             at=_dt.datetime.fromisoformat(rec["at"]).astimezone(zone),

@@ -161,10 +161,14 @@ def test_the_last_order_discount_is_spread_over_the_lines_only_when_a_return_rea
     monkeypatch.setattr(program.engine, "purchase", lambda *args: pytest.fail("the purchase should take the path"))
     out = program.process(state, purchase("p1", "ann", 10, ("kettle", "appliances", 2, "3000"), ("toaster", "appliances", 1, "6000"), module=module))
     assert out.discounts == [("big_purchase", Decimal("600.00"))] and out.paid == Decimal("11400.00")
-    record = state.customers["ann"].purchases["p1"]
+    till = state.customers["ann"].purchases["p1"]
+    assert type(till) is tuple, "nothing but a return reads this record: the till's tuple is kept"
+    record = module.PurchaseRecord(*till)
     assert record.cut == Decimal("600.00") and record.cut_lines is None and record.nets is None and len(record.sold) == 2
     back = program.process(state, module.Refund("r1", "ann", dt.datetime(2026, 3, 12, 12, tzinfo=MSK), "p1", (module.RefundLine("kettle", 1),)))
     assert back.refunded == Decimal("2850.00")
+    record = state.customers["ann"].purchases["p1"]  # the return made the record, kept in the tuple's place
+    assert type(record) is module.PurchaseRecord
     assert record.lines == [["kettle", 1, Decimal("2850")], ["toaster", 1, Decimal("5700")]]
 
 
@@ -397,6 +401,6 @@ def test_the_path_rounds_lines_as_the_engine_does_zero_never_negative():
     first, second = (program.purchase_path(program.engine, state, event) for event in events)
     assert first is not None and str(first.subtotal) == "0.38"  # 0.00 + 0.375 -> 0.38 (half-even)
     assert second is not None and str(second.subtotal) == "20.00" and second.discounts == [("tea", Decimal("1.00"))]
-    lines = state.customers["ann"].purchases["p1"].lines  # kept nets: the tea line was lowered
+    lines = module.as_record(state.customers["ann"].purchases["p1"]).lines  # kept nets: the tea line was lowered
     assert str(lines[0][2]) == "0.00" and lines[1][:2] == ["tea", 3]  # the tea's 0.38 - 0.04 = 0.34 over 3 units
     same_run(interpreter(checked), program, events)

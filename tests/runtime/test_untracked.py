@@ -20,6 +20,7 @@ from loyaldsl.codegen.loader import load_compiled
 from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
 from loyaldsl.runtime.persist import state_from_json, state_to_json
+from loyaldsl.runtime.state import as_record
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
 
@@ -40,7 +41,7 @@ def kept_entries(state: Any) -> list[tuple[str, Any]]:
             found += [(f"scale {name} entry", entry) for entry in entries]
         for name, card in customer.cards.items():
             found += [(f"card {name} entry", entry) for entry in card.entries]
-        found += [(f"offers applied by {event}", record.applied) for event, record in customer.purchases.items()]
+        found += [(f"offers applied by {event}", as_record(record).applied) for event, record in customer.purchases.items()]
     return found
 
 
