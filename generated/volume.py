@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 PROGRAM_NAME = 'Progressive order discount'
@@ -2119,19 +2119,31 @@ class PurchaseRecord:
 
 
 # A purchase record as the till keeps it: PurchaseRecord's arguments, in its order, in a
-# plain tuple (PurchaseRecord(*till) is the record). The compiled purchase path keeps
-# this when only a return or a save will read the record (it writes no stamps, coupons
-# or gifts into it): most records are dropped unread when the refund window closes,
-# and a tuple of nine costs less to make, to keep and to free than the record's
-# twenty-one slots (measured: 10% of a thresholds purchase). `purchase_record` makes
-# the record on first read. A state holding a till tuple and one holding the record
-# it stands for save the same JSON; compare states by their JSON.
-TillRecord = tuple[_dt.datetime, Decimal, Sequence[Any], "list[Decimal] | None", Decimal, "Sequence[int] | None", "LinePricing | None", Decimal, tuple[str, ...]]
+# plain tuple, then the stamps it gave per card as (card, stamps, stamped units per
+# line or None, money counted or None). The compiled purchase path keeps this when
+# only a return or a save will read the record (it gives no gifts or coupons): most
+# records are dropped unread when the refund window closes, and a tuple costs less to
+# make, to keep and to free than the record's twenty-one slots and its dicts
+# (measured: 10% of a thresholds purchase, 9% of a lensmaster one). `purchase_record`
+# makes the record on first read. A state holding a till tuple and one holding the
+# record it stands for save the same JSON; compare states by their JSON.
+TillStamps = tuple[tuple[str, int, "tuple[int, ...] | None", "Decimal | None"], ...]
+TillRecord = tuple[_dt.datetime, Decimal, Sequence[Any], "list[Decimal] | None", Decimal, "Sequence[int] | None", "LinePricing | None", Decimal, tuple[str, ...], TillStamps]
 
 
 def as_record(kept: PurchaseRecord | TillRecord) -> PurchaseRecord:
     """A kept purchase as its record (made anew from a till tuple)."""
-    return PurchaseRecord(*kept) if isinstance(kept, tuple) else kept
+    if not isinstance(kept, tuple):
+        return kept
+    at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied, stamps = kept
+    record = PurchaseRecord(at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied)
+    for card, given, units, money in stamps:
+        record.stamps[card] = given
+        if units is not None:
+            record.stamped[card] = list(units)  # a return takes units back from it
+        if money is not None:
+            record.stamp_money[card] = money
+    return record
 
 
 def purchase_record(purchases: dict[str, PurchaseRecord | TillRecord], purchase_id: str) -> PurchaseRecord | None:
@@ -2140,7 +2152,7 @@ def purchase_record(purchases: dict[str, PurchaseRecord | TillRecord], purchase_
     kept = purchases.get(purchase_id)
     if not isinstance(kept, tuple):
         return kept
-    record = purchases[purchase_id] = PurchaseRecord(*kept)
+    record = purchases[purchase_id] = as_record(kept)
     return record
 
 
@@ -2558,7 +2570,8 @@ class Engine:
         purchases = customer.purchases
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            if purchase_time(purchases[oldest]) >= horizon:
+            kept = purchases[oldest]
+            if (kept[0] if isinstance(kept, tuple) else kept.at) >= horizon:  # purchase_time, without its call
                 break
             del purchases[oldest]
         seen = customer.seen
@@ -3355,7 +3368,9 @@ class Engine:
                 card.entries[0] = (entry_at, stamps - take, source)
         return removed
 
-    def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
+    def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord | None) -> None:
+        """A full card's reward. `record` (None: a till tuple's purchase, whose cards
+        reward with a free item) keeps a coupon it issues, for a return to withdraw."""
         if card_spec.reward_kind == "free-item":
             card.rewards += 1
             out.notes.append(f"stamp card {card_spec.name} full: a free item waits for the next purchase")
@@ -3805,13 +3820,12 @@ class CompiledProgram:
         # (this module's own are checked first: one identity test on every purchase).
         kind = type(event)
         if kind is Purchase or kind.__name__ == "Purchase":
-            purchase = cast(Purchase, event)
             path = self.purchase_path
             if path is not None:
-                out = path(self.engine, state, purchase)
+                out = path(self.engine, state, event)  # type: ignore[arg-type]  # a Purchase (typing.cast is a call)
                 if out is not None:
                     return out
-            return self.engine.process(state, purchase)
+            return self.engine.process(state, event)  # type: ignore[arg-type]
         if isinstance(event, Mapping):
             return self.process(state, event_from_dict(event, self.engine.zone))
         return self.engine.process(state, event)
@@ -3954,10 +3968,11 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
                 out.notes.append(note)
     out.paid = total - redeemed
 
+
     # Kept for a return: the lines as sold, and their nets only if a discount took
-    # from them (else worked out again when read, as is the deferred discount's spread):
-    # the till's tuple (state.TillRecord), a PurchaseRecord when a return reads it.
-    record = (
+    # from them (else worked out again when read, as is the deferred discount's spread),
+    # as the till's tuple (state.TillRecord), a PurchaseRecord when a return reads it.
+    customer.purchases[event.id] = (
         at,
         total,
         lines,
@@ -3967,9 +3982,8 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         engine.pricing,
         redeemed,
         applied_offers,
+        (),
     )
-
-    customer.purchases[event.id] = record
     customer.orders += 1
     customer.spend += total
     customer.last_visit = at

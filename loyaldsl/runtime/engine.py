@@ -325,7 +325,8 @@ class Engine:
         purchases = customer.purchases
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            if purchase_time(purchases[oldest]) >= horizon:
+            kept = purchases[oldest]
+            if (kept[0] if isinstance(kept, tuple) else kept.at) >= horizon:  # purchase_time, without its call
                 break
             del purchases[oldest]
         seen = customer.seen
@@ -1122,7 +1123,9 @@ class Engine:
                 card.entries[0] = (entry_at, stamps - take, source)
         return removed
 
-    def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
+    def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord | None) -> None:
+        """A full card's reward. `record` (None: a till tuple's purchase, whose cards
+        reward with a free item) keeps a coupon it issues, for a return to withdraw."""
         if card_spec.reward_kind == "free-item":
             card.rewards += 1
             out.notes.append(f"stamp card {card_spec.name} full: a free item waits for the next purchase")

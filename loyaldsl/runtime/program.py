@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from .dicts import event_from_dict
 from .engine import Engine
@@ -45,13 +45,12 @@ class CompiledProgram:
         # (this module's own are checked first: one identity test on every purchase).
         kind = type(event)
         if kind is Purchase or kind.__name__ == "Purchase":
-            purchase = cast(Purchase, event)
             path = self.purchase_path
             if path is not None:
-                out = path(self.engine, state, purchase)
+                out = path(self.engine, state, event)  # type: ignore[arg-type]  # a Purchase (typing.cast is a call)
                 if out is not None:
                     return out
-            return self.engine.process(state, purchase)
+            return self.engine.process(state, event)  # type: ignore[arg-type]
         if isinstance(event, Mapping):
             return self.process(state, event_from_dict(event, self.engine.zone))
         return self.engine.process(state, event)

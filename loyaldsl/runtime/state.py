@@ -141,19 +141,31 @@ class PurchaseRecord:
 
 
 # A purchase record as the till keeps it: PurchaseRecord's arguments, in its order, in a
-# plain tuple (PurchaseRecord(*till) is the record). The compiled purchase path keeps
-# this when only a return or a save will read the record (it writes no stamps, coupons
-# or gifts into it): most records are dropped unread when the refund window closes,
-# and a tuple of nine costs less to make, to keep and to free than the record's
-# twenty-one slots (measured: 10% of a thresholds purchase). `purchase_record` makes
-# the record on first read. A state holding a till tuple and one holding the record
-# it stands for save the same JSON; compare states by their JSON.
-TillRecord = tuple[_dt.datetime, Decimal, Sequence[Any], "list[Decimal] | None", Decimal, "Sequence[int] | None", "LinePricing | None", Decimal, tuple[str, ...]]
+# plain tuple, then the stamps it gave per card as (card, stamps, stamped units per
+# line or None, money counted or None). The compiled purchase path keeps this when
+# only a return or a save will read the record (it gives no gifts or coupons): most
+# records are dropped unread when the refund window closes, and a tuple costs less to
+# make, to keep and to free than the record's twenty-one slots and its dicts
+# (measured: 10% of a thresholds purchase, 9% of a lensmaster one). `purchase_record`
+# makes the record on first read. A state holding a till tuple and one holding the
+# record it stands for save the same JSON; compare states by their JSON.
+TillStamps = tuple[tuple[str, int, "tuple[int, ...] | None", "Decimal | None"], ...]
+TillRecord = tuple[_dt.datetime, Decimal, Sequence[Any], "list[Decimal] | None", Decimal, "Sequence[int] | None", "LinePricing | None", Decimal, tuple[str, ...], TillStamps]
 
 
 def as_record(kept: PurchaseRecord | TillRecord) -> PurchaseRecord:
     """A kept purchase as its record (made anew from a till tuple)."""
-    return PurchaseRecord(*kept) if isinstance(kept, tuple) else kept
+    if not isinstance(kept, tuple):
+        return kept
+    at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied, stamps = kept
+    record = PurchaseRecord(at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied)
+    for card, given, units, money in stamps:
+        record.stamps[card] = given
+        if units is not None:
+            record.stamped[card] = list(units)  # a return takes units back from it
+        if money is not None:
+            record.stamp_money[card] = money
+    return record
 
 
 def purchase_record(purchases: dict[str, PurchaseRecord | TillRecord], purchase_id: str) -> PurchaseRecord | None:
@@ -162,7 +174,7 @@ def purchase_record(purchases: dict[str, PurchaseRecord | TillRecord], purchase_
     kept = purchases.get(purchase_id)
     if not isinstance(kept, tuple):
         return kept
-    record = purchases[purchase_id] = PurchaseRecord(*kept)
+    record = purchases[purchase_id] = as_record(kept)
     return record
 
 

@@ -163,7 +163,7 @@ def test_the_last_order_discount_is_spread_over_the_lines_only_when_a_return_rea
     assert out.discounts == [("big_purchase", Decimal("600.00"))] and out.paid == Decimal("11400.00")
     till = state.customers["ann"].purchases["p1"]
     assert type(till) is tuple, "nothing but a return reads this record: the till's tuple is kept"
-    record = module.PurchaseRecord(*till)
+    record = module.as_record(till)
     assert record.cut == Decimal("600.00") and record.cut_lines is None and record.nets is None and len(record.sold) == 2
     back = program.process(state, module.Refund("r1", "ann", dt.datetime(2026, 3, 12, 12, tzinfo=MSK), "p1", (module.RefundLine("kettle", 1),)))
     assert back.refunded == Decimal("2850.00")
@@ -382,9 +382,11 @@ def test_a_purchase_that_gives_no_stamp_keeps_nothing_of_the_card():
         state = engine.new_state()
         for event in events:
             engine.process(state, event)
-        records = state.customers["ann"].purchases
+        kept = state.customers["ann"].purchases
+        records = {name: module.as_record(record) for name, record in kept.items()}
         assert (records["p1"].stamped, records["p1"].stamps) == ({}, {})
         assert (records["p2"].stamped, records["p2"].stamps) == ({"coffee": [2]}, {"coffee": 2})
+    assert kept["p1"][-1] == () and kept["p2"][-1] == (("coffee", 2, (2,), None),)  # the path's till tuples
     same_run(interpreter(checked), program, events)
 
 
