@@ -2749,8 +2749,12 @@ class Engine:
             if len(entries) > 1:
                 return [(entries[-1][0], entries_total(entries))]
             return entries
-        start = self.window_start(window, at)
-        if start is None or not entries or entries[0][0] >= start:
+        if not entries:
+            return entries
+        # A rolling window's start without window_start's dispatch: this runs on every
+        # purchase of a program with tiers.
+        start = add_months(at, -window.amount) if window.kind == "rolling-months" else self.window_start(window, at)
+        if start is None or entries[0][0] >= start:
             return entries  # the common case: nothing has left the window
         return entries[bisect.bisect_left(entries, start, key=_entry_time) :]
 
