@@ -274,3 +274,18 @@ def test_cachegrind_says_when_valgrind_is_missing(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cachegrind.shutil, "which", lambda name: None)
     assert cachegrind.main(["--programs", "thresholds"]) == 2
     assert "valgrind is not installed" in capsys.readouterr().err
+
+
+def test_opcodes_per_function_name_the_purchase_path_and_count_only_the_traced(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/opcodes.py traces only the last events asked for, names the compiled
+    module's purchase path among the functions that ran, and prints both engines and
+    their ratio."""
+    from bench.opcodes import main, opcodes_per_event
+
+    traced, opcodes, calls = opcodes_per_event("thresholds", "compiled", 200, 50, CUSTOMERS, SEED, PURCHASE)
+    assert 0 < traced <= 50
+    assert "purchase_path" in {code.co_name for code in opcodes}
+    assert all(calls[code] > 0 for code in opcodes)  # every function that ran was entered
+    assert main(["--programs", "thresholds", "--events", "200", "--measured", "50", "--customers", str(CUSTOMERS), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "thresholds handwritten:" in out and "thresholds compiled:" in out and "compiled / hand-written:" in out
