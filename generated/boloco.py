@@ -3955,7 +3955,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         out.applied.append('free_item')
     out.total = total
     out.paid = total - redeemed
-
     kept_stamps: TillStamps = ()  # per card that gave stamps, what a return takes back
 
     # Stamps on free_item.

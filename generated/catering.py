@@ -3958,7 +3958,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     factor = _ONE
     engine.earn(customer, WALLET_1, (total - redeemed) * (D_0_2 / D_1) * factor, at, event.id, 'earn 20% of order.paid', out)
 
-
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),
     # as the till's tuple (state.TillRecord), a PurchaseRecord when a return reads it.

@@ -4002,7 +4002,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         factor = TIER_FACTORS[customer.tier]
     engine.earn(customer, WALLET_1, (total - redeemed) * (D_1 / D_10) * factor, at, event.id, 'earn 1 per 10 RUB of order.paid', out)
 
-
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),
     # as the till's tuple (state.TillRecord), a PurchaseRecord when a return reads it.

@@ -3956,7 +3956,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         out.applied.append('lenses')
     out.total = total
     out.paid = total - redeemed
-
     kept_stamps: TillStamps = ()  # per card that gave stamps, what a return takes back
 
     # Stamps on lenses.

@@ -3972,7 +3972,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     month = month_key(at)  # the month's spend, for its credit
     customer.months[month] = customer.months.get(month, _ZERO) + total
 
-
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),
     # as the till's tuple (state.TillRecord), a PurchaseRecord when a return reads it.

@@ -4072,7 +4072,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     out.total = total
     out.paid = total - redeemed
 
-
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),
     # as the till's tuple (state.TillRecord), a PurchaseRecord when a return reads it.

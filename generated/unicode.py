@@ -4079,7 +4079,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         factor *= each
     engine.earn(customer, WALLET_1, (total - redeemed) * (D_10 / D_1) * factor, at, event.id, 'earn 10 per 1 KWD of order.paid', out)
 
-
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),
     # as the till's tuple (state.TillRecord), a PurchaseRecord when a return reads it.
