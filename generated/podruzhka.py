@@ -969,19 +969,9 @@ class Ledger:
         else:
             record.lots.append(lot)
         record.earned += points
-        if expires_at is None:
-            ends_first = False  # the floor stays
-        elif expires_at.tzinfo is earned_at.tzinfo and not expires_at.fold and not earned_at.fold:
-            # _ledger_not_after written out (see there): twice per earning.
-            if expires_at <= earned_at:
-                lot.expired = points  # born expired
-                return lot
-            ends_first = floor is _LEDGER_NEVER or (floor is not None and (expires_at <= floor if floor.tzinfo is expires_at.tzinfo and not floor.fold else _ledger_not_after(expires_at, floor)))
-        else:
-            if _ledger_not_after(expires_at, earned_at):
-                lot.expired = points
-                return lot
-            ends_first = floor is _LEDGER_NEVER or (floor is not None and _ledger_not_after(expires_at, floor))
+        if expires_at is not None and _ledger_not_after(expires_at, earned_at):
+            lot.expired = points  # born expired
+            return lot
         if self.debts:
             self._ledger_credit(lot, points)
             self._ledger_prune()
@@ -990,7 +980,7 @@ class Ledger:
             # (so it goes last) in a list `expire` has just left with live lots only.
             lot.remaining = points
             self.lots.append(lot)
-            if ends_first:
+            if floor is not None and expires_at is not None and (floor is _LEDGER_NEVER or _ledger_not_after(expires_at, floor)):
                 self.expiry_floor = expires_at
         return lot
 
@@ -2497,21 +2487,15 @@ class Engine:
         return expires_at
 
     def earn(self, customer: CustomerState, wallet: WalletSpec, amount: Decimal, at: _dt.datetime, source: str, reason: str, out: Outcome, pending: bool = True) -> None:
-        if amount <= 0:
-            return
-        name = wallet.name
-        amount = amount.quantize(self.point_quanta[name], ROUND_FLOOR)  # quantize_points, known positive
+        amount = self.quantize_points(wallet, amount)
         if amount <= 0:
             return
         available_at = self.add(at, wallet.pending) if (pending and wallet.pending) else at
         expires_at = self.expiry_after_earning(wallet, at)
-        ledger = customer.wallets.get(name)
-        if ledger is None:
-            ledger = customer.wallets[name] = Ledger()
         # The engine's amounts are positive Decimals and its times aware: Ledger.earn's
         # checks are skipped (they were a third of what earning cost).
-        ledger.add_lot(amount, at, available_at, expires_at, source, reason)
-        out.earned.append((name, amount, reason, available_at))
+        self.ledger(customer, wallet.name).add_lot(amount, at, available_at, expires_at, source, reason)
+        out.earned.append((wallet.name, amount, reason, available_at))
 
     # ------------------------------------------------------------ settling time
     def settle(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
@@ -2570,8 +2554,7 @@ class Engine:
         purchases = customer.purchases
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            kept = purchases[oldest]
-            if (kept[0] if isinstance(kept, tuple) else kept.at) >= horizon:  # purchase_time, without its call
+            if purchase_time(purchases[oldest]) >= horizon:
                 break
             del purchases[oldest]
         seen = customer.seen
@@ -2751,9 +2734,7 @@ class Engine:
             return entries
         if not entries:
             return entries
-        # A rolling window's start without window_start's dispatch: this runs on every
-        # purchase of a program with tiers.
-        start = add_months(at, -window.amount) if window.kind == "rolling-months" else self.window_start(window, at)
+        start = window_start(at, window.kind, window.amount)  # not Engine.window_start: a frame less on every purchase
         if start is None or entries[0][0] >= start:
             return entries  # the common case: nothing has left the window
         return entries[bisect.bisect_left(entries, start, key=_entry_time) :]

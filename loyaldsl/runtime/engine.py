@@ -252,21 +252,15 @@ class Engine:
         return expires_at
 
     def earn(self, customer: CustomerState, wallet: WalletSpec, amount: Decimal, at: _dt.datetime, source: str, reason: str, out: Outcome, pending: bool = True) -> None:
-        if amount <= 0:
-            return
-        name = wallet.name
-        amount = amount.quantize(self.point_quanta[name], ROUND_FLOOR)  # quantize_points, known positive
+        amount = self.quantize_points(wallet, amount)
         if amount <= 0:
             return
         available_at = self.add(at, wallet.pending) if (pending and wallet.pending) else at
         expires_at = self.expiry_after_earning(wallet, at)
-        ledger = customer.wallets.get(name)
-        if ledger is None:
-            ledger = customer.wallets[name] = Ledger()
         # The engine's amounts are positive Decimals and its times aware: Ledger.earn's
         # checks are skipped (they were a third of what earning cost).
-        ledger.add_lot(amount, at, available_at, expires_at, source, reason)
-        out.earned.append((name, amount, reason, available_at))
+        self.ledger(customer, wallet.name).add_lot(amount, at, available_at, expires_at, source, reason)
+        out.earned.append((wallet.name, amount, reason, available_at))
 
     # ------------------------------------------------------------ settling time
     def settle(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
@@ -325,8 +319,7 @@ class Engine:
         purchases = customer.purchases
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            kept = purchases[oldest]
-            if (kept[0] if isinstance(kept, tuple) else kept.at) >= horizon:  # purchase_time, without its call
+            if purchase_time(purchases[oldest]) >= horizon:
                 break
             del purchases[oldest]
         seen = customer.seen
@@ -506,9 +499,7 @@ class Engine:
             return entries
         if not entries:
             return entries
-        # A rolling window's start without window_start's dispatch: this runs on every
-        # purchase of a program with tiers.
-        start = add_months(at, -window.amount) if window.kind == "rolling-months" else self.window_start(window, at)
+        start = window_start(at, window.kind, window.amount)  # not Engine.window_start: a frame less on every purchase
         if start is None or entries[0][0] >= start:
             return entries  # the common case: nothing has left the window
         return entries[bisect.bisect_left(entries, start, key=_entry_time) :]

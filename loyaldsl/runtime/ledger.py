@@ -375,19 +375,9 @@ class Ledger:
         else:
             record.lots.append(lot)
         record.earned += points
-        if expires_at is None:
-            ends_first = False  # the floor stays
-        elif expires_at.tzinfo is earned_at.tzinfo and not expires_at.fold and not earned_at.fold:
-            # _ledger_not_after written out (see there): twice per earning.
-            if expires_at <= earned_at:
-                lot.expired = points  # born expired
-                return lot
-            ends_first = floor is _LEDGER_NEVER or (floor is not None and (expires_at <= floor if floor.tzinfo is expires_at.tzinfo and not floor.fold else _ledger_not_after(expires_at, floor)))
-        else:
-            if _ledger_not_after(expires_at, earned_at):
-                lot.expired = points
-                return lot
-            ends_first = floor is _LEDGER_NEVER or (floor is not None and _ledger_not_after(expires_at, floor))
+        if expires_at is not None and _ledger_not_after(expires_at, earned_at):
+            lot.expired = points  # born expired
+            return lot
         if self.debts:
             self._ledger_credit(lot, points)
             self._ledger_prune()
@@ -396,7 +386,7 @@ class Ledger:
             # (so it goes last) in a list `expire` has just left with live lots only.
             lot.remaining = points
             self.lots.append(lot)
-            if ends_first:
+            if floor is not None and expires_at is not None and (floor is _LEDGER_NEVER or _ledger_not_after(expires_at, floor)):
                 self.expiry_floor = expires_at
         return lot
 
