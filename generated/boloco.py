@@ -1548,6 +1548,12 @@ class OfferSpec:
     def discounts(self) -> bool:
         return any(e.kind in ("discount", "multibuy") for e in self.effects)
 
+    @property
+    def counts_uses(self) -> bool:
+        """Whether its uses are counted per customer (CustomerState.uses): only a limit
+        reads the count, and counting every offer cost a dict write on every purchase."""
+        return self.once_per_customer or (self.kind == "code" and self.limit_per_customer is not None)
+
 
 @dataclass(frozen=True, slots=True)
 class ScaleSpec:
@@ -2069,7 +2075,7 @@ class PurchaseRecord:
     cut_lines: Sequence[int] | None = None  # None: every line
     pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
-    applied: tuple[str, ...] = ()  # offers whose uses it counted (a tuple: see Dated)
+    applied: tuple[str, ...] = ()  # offers it applied, whose counted uses a whole return gives back (a tuple: see Dated)
     refunded: Decimal = field(init=False)  # value of the goods returned so far
     refunded_money: Decimal = field(init=False)
     points_metric: Decimal = field(init=False)
@@ -2173,7 +2179,7 @@ class CustomerState:
     scale_entries: dict[str, list[Dated]] = field(default_factory=dict)  # each in time order, as tier_entries
     cards: dict[str, CardState] = field(default_factory=dict)
     coupons: list[Holding] = field(default_factory=list)
-    uses: dict[str, int] = field(default_factory=dict)
+    uses: dict[str, int] = field(default_factory=dict)  # offers with a limit only (OfferSpec.counts_uses)
     purchases: dict[str, PurchaseRecord | TillRecord] = field(default_factory=dict)  # oldest first
     # Not state: until this instant no refund record or event id is old enough to drop
     # (Engine.forget). Worked out again after a load; never saved or compared.
@@ -3031,7 +3037,8 @@ class Engine:
             applied.append(chosen)
             out.applied.append(chosen.name)
             if isinstance(chosen, OfferSpec):
-                customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
+                if chosen.counts_uses:
+                    customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
                 if chosen.kind == "code":
                     state.code_uses[chosen.name] = state.code_uses.get(chosen.name, 0) + 1
                     out.notes.append(f"code {chosen.name} applied")

@@ -1548,6 +1548,12 @@ class OfferSpec:
     def discounts(self) -> bool:
         return any(e.kind in ("discount", "multibuy") for e in self.effects)
 
+    @property
+    def counts_uses(self) -> bool:
+        """Whether its uses are counted per customer (CustomerState.uses): only a limit
+        reads the count, and counting every offer cost a dict write on every purchase."""
+        return self.once_per_customer or (self.kind == "code" and self.limit_per_customer is not None)
+
 
 @dataclass(frozen=True, slots=True)
 class ScaleSpec:
@@ -2069,7 +2075,7 @@ class PurchaseRecord:
     cut_lines: Sequence[int] | None = None  # None: every line
     pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
-    applied: tuple[str, ...] = ()  # offers whose uses it counted (a tuple: see Dated)
+    applied: tuple[str, ...] = ()  # offers it applied, whose counted uses a whole return gives back (a tuple: see Dated)
     refunded: Decimal = field(init=False)  # value of the goods returned so far
     refunded_money: Decimal = field(init=False)
     points_metric: Decimal = field(init=False)
@@ -2173,7 +2179,7 @@ class CustomerState:
     scale_entries: dict[str, list[Dated]] = field(default_factory=dict)  # each in time order, as tier_entries
     cards: dict[str, CardState] = field(default_factory=dict)
     coupons: list[Holding] = field(default_factory=list)
-    uses: dict[str, int] = field(default_factory=dict)
+    uses: dict[str, int] = field(default_factory=dict)  # offers with a limit only (OfferSpec.counts_uses)
     purchases: dict[str, PurchaseRecord | TillRecord] = field(default_factory=dict)  # oldest first
     # Not state: until this instant no refund record or event id is old enough to drop
     # (Engine.forget). Worked out again after a load; never saved or compared.
@@ -3031,7 +3037,8 @@ class Engine:
             applied.append(chosen)
             out.applied.append(chosen.name)
             if isinstance(chosen, OfferSpec):
-                customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
+                if chosen.counts_uses:
+                    customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
                 if chosen.kind == "code":
                     state.code_uses[chosen.name] = state.code_uses.get(chosen.name, 0) + 1
                     out.notes.append(f"code {chosen.name} applied")
@@ -4156,7 +4163,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             out.discounts.append(('returning_customer', taken))
         out.applied.append('returning_customer')
         applied_offers += ('returning_customer',)
-        customer.uses['returning_customer'] = customer.uses.get('returning_customer', 0) + 1
     if applies_2:
         taken = _ZERO
         per_line = each_unit(None, (D_500), nets, quantities, lines_2, round_money)
@@ -4168,7 +4174,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             out.discounts.append(('machine_bonus', taken))
         out.applied.append('machine_bonus')
         applied_offers += ('machine_bonus',)
-        customer.uses['machine_bonus'] = customer.uses.get('machine_bonus', 0) + 1
     if applies_3:
         taken = _ZERO
         per_line = each_unit(None, (D_599), nets, quantities, lines_3, round_money)
@@ -4183,7 +4188,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             out.discounts.append(('mug_for_1_ruble', taken))
         out.applied.append('mug_for_1_ruble')
         applied_offers += ('mug_for_1_ruble',)
-        customer.uses['mug_for_1_ruble'] = customer.uses.get('mug_for_1_ruble', 0) + 1
     if (applies_4 or applies_5) and not group_1_done:  # best of order_volume, SKIDKA30: it chooses now
         group_1_done = True
         chosen, best = "", None
@@ -4226,7 +4230,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
                 out.discounts.append(('SKIDKA30', taken))
             out.applied.append('SKIDKA30')
             applied_offers += ('SKIDKA30',)
-            customer.uses['SKIDKA30'] = customer.uses.get('SKIDKA30', 0) + 1
             state.code_uses['SKIDKA30'] = state.code_uses.get('SKIDKA30', 0) + 1
             out.notes.append('code SKIDKA30 applied')
     # SKIDKA30: chosen or not by best of order_volume, SKIDKA30, above

@@ -83,6 +83,7 @@ class OfferStep:
     gifts: bool = False  # it gives points or a coupon once the purchase is recorded
     code: CodeTest | None = None  # a code: decided by `code`, not `eligible`
     exclusions: tuple[Exclusion, ...] = ()  # `not with`, in the program's order
+    counts_uses: bool = False  # a limit reads its uses per customer (OfferSpec.counts_uses)
 
     @property
     def what(self) -> str:
@@ -431,7 +432,7 @@ class _Planner:
         exclusions = tuple(
             Exclusion(other, f"present_{self.numbers[other]}", cancel) for other, cancel in offer.exclusions if other in self.numbers
         )
-        return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts, code, exclusions)
+        return OfferStep(offer.name, f"applies_{number}", " and ".join(tests) or "True", tuple(effects), gifts, code, exclusions, offer.counts_uses)
 
     def shape(self, effect: Any, indexes: str) -> str:
         fraction = self.backend.decimal(effect.percent) if effect.percent is not None else None

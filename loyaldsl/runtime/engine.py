@@ -796,7 +796,8 @@ class Engine:
             applied.append(chosen)
             out.applied.append(chosen.name)
             if isinstance(chosen, OfferSpec):
-                customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
+                if chosen.counts_uses:
+                    customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
                 if chosen.kind == "code":
                     state.code_uses[chosen.name] = state.code_uses.get(chosen.name, 0) + 1
                     out.notes.append(f"code {chosen.name} applied")

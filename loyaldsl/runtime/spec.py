@@ -160,6 +160,12 @@ class OfferSpec:
     def discounts(self) -> bool:
         return any(e.kind in ("discount", "multibuy") for e in self.effects)
 
+    @property
+    def counts_uses(self) -> bool:
+        """Whether its uses are counted per customer (CustomerState.uses): only a limit
+        reads the count, and counting every offer cost a dict write on every purchase."""
+        return self.once_per_customer or (self.kind == "code" and self.limit_per_customer is not None)
+
 
 @dataclass(frozen=True, slots=True)
 class ScaleSpec:

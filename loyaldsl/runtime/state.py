@@ -101,7 +101,7 @@ class PurchaseRecord:
     cut_lines: Sequence[int] | None = None  # None: every line
     pricing: LinePricing | None = field(default=None, compare=False, repr=False)  # for nets not kept and the spread
     redeemed: Decimal = _STATE_ZERO  # the part of the total paid with points
-    applied: tuple[str, ...] = ()  # offers whose uses it counted (a tuple: see Dated)
+    applied: tuple[str, ...] = ()  # offers it applied, whose counted uses a whole return gives back (a tuple: see Dated)
     refunded: Decimal = field(init=False)  # value of the goods returned so far
     refunded_money: Decimal = field(init=False)
     points_metric: Decimal = field(init=False)
@@ -205,7 +205,7 @@ class CustomerState:
     scale_entries: dict[str, list[Dated]] = field(default_factory=dict)  # each in time order, as tier_entries
     cards: dict[str, CardState] = field(default_factory=dict)
     coupons: list[Holding] = field(default_factory=list)
-    uses: dict[str, int] = field(default_factory=dict)
+    uses: dict[str, int] = field(default_factory=dict)  # offers with a limit only (OfferSpec.counts_uses)
     purchases: dict[str, PurchaseRecord | TillRecord] = field(default_factory=dict)  # oldest first
     # Not state: until this instant no refund record or event id is old enough to drop
     # (Engine.forget). Worked out again after a load; never saved or compared.

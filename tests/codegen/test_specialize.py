@@ -310,6 +310,31 @@ def test_code_limits_count_on_the_path():
     same_run(interpreter(checked), program, events)
 
 
+def test_only_limited_offers_count_their_uses_per_customer():
+    """A customer's `uses` holds what a limit reads (a `once per customer` rule, a code
+    with a limit per customer), in both engines; a whole return gives them back."""
+    source = HEAD + (
+        "\nrule mug\n  discount 100% on each item [mug]\n"
+        "\nrule welcome\n  discount 10 RUB on order\n  once per customer\n"
+        "\ncode SPRING\n  discount 5% on order\n  limit 2 per customer\n"
+        "\ncode TEA\n  discount 50 RUB on items in category [drinks]\n"
+        "\nstacking\n  stack the rest\n"
+    )
+    checked, program, module = compile_source(source)
+    events = [
+        purchase("p1", "ann", 10, ("mug", "food", 1, "300"), ("tea", "drinks", 1, "100"), codes=("SPRING", "TEA"), module=module),
+        purchase("p2", "ann", 11, ("mug", "food", 1, "300"), codes=("SPRING",), module=module),
+    ]
+    for engine in (interpreter(checked), program):
+        state = engine.new_state()
+        outs = [engine.process(state, event) for event in events]
+        assert outs[0].applied == ["mug", "welcome", "SPRING", "TEA"] and outs[1].applied == ["mug", "SPRING"]
+        assert state.customers["ann"].uses == {"welcome": 1, "SPRING": 2}
+        engine.process(state, module.Refund("r1", "ann", dt.datetime(2026, 3, 12, 12, 0, tzinfo=MSK), "p1"))
+        assert state.customers["ann"].uses == {"welcome": 0, "SPRING": 1}
+    same_run(interpreter(checked), program, events)
+
+
 def test_a_group_chooses_once_where_its_members_follow_each_other():
     """Members with no other step between choose in one place, on either flag; a step
     between them (which lowers the basket) keeps a choice at each member's place, and
