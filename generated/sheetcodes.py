@@ -2084,6 +2084,9 @@ class PurchaseRecord:
     stamps: dict[str, int] = field(init=False)
     coupons: list[str] = field(init=False)
     scale_values: dict[str, Decimal] = field(init=False)
+    # Every unit was returned before `lines` was worked out: they are worked out with none
+    # left (return_everything). Says nothing `lines` does not say once worked out.
+    returned_all: bool = field(default=False, init=False, compare=False, repr=False)
 
     def __getattr__(self, name: str) -> Any:
         """A slot not yet set: its default, kept (only called when the slot is empty)."""
@@ -2109,9 +2112,27 @@ class PurchaseRecord:
             assert self.pricing is not None
             indexes = self.cut_lines if self.cut_lines is not None else range(len(nets))
             take_off(nets, spread_over(self.cut, nets, indexes, self.pricing.quantum))
-        self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        if self.returned_all:
+            self.lines = [[line.product, 0, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        else:
+            self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
         self.categories = [line.category for line in sold]
         self.sold = self.nets = None
+
+    def return_everything(self) -> list[int]:
+        """Take back every unit still kept; the units taken, per line. A whole return
+        of a record never read leaves its lines to be worked out when read (if ever):
+        the value it refunds is the record's total, not a sum over the lines."""
+        if self.sold is not None:
+            if self.returned_all:
+                return [0] * len(self.sold)
+            self.returned_all = True
+            return [line.quantity for line in self.sold]
+        lines = self.lines
+        returned = [line[1] for line in lines]
+        for line in lines:
+            line[1] = 0
+        return returned
 
 
 # A purchase record as the till keeps it: PurchaseRecord's arguments, in its order, in a
@@ -2133,6 +2154,10 @@ def as_record(kept: PurchaseRecord | TillRecord) -> PurchaseRecord:
         return kept
     at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied, stamps = kept
     record = PurchaseRecord(at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied)
+    # A kept tuple is made a record to be read, by a return or a save, which read these:
+    # set now, not made on first use one call each.
+    record.refunded = record.refunded_money = _STATE_ZERO
+    record.stamps, record.scale_values, record.coupons = {}, {}, []
     for card, given, units, money in stamps:
         record.stamps[card] = given
         if units is not None:
@@ -3383,13 +3408,10 @@ class Engine:
             out.notes.append(f"purchase {refund.purchase_id} is past the refund window")
             return
         value = _ZERO
-        returned = [0] * len(record.lines)
         if not refund.lines:
-            for index, line in enumerate(record.lines):
-                value += line[1] * line[2]
-                returned[index] = line[1]
-                line[1] = 0
+            returned = record.return_everything()  # `value` is the total's rest: see `whole` below
         else:
+            returned = [0] * len(record.lines)
             wanted: dict[str, int] = {}
             for unit in refund.lines:
                 wanted[unit.product] = wanted.get(unit.product, 0) + unit.quantity
@@ -3408,13 +3430,13 @@ class Engine:
                         returned[index] += take
                         value += take * line[2]
         value = self.round(value)
+        whole = not refund.lines or all(ln[1] == 0 for ln in record.lines)
         # Nothing came back this time and nothing is left: returned before. (A purchase
         # that cost nothing, a free item alone, is returned once like any other.)
-        if not any(returned) and all(ln[1] == 0 for ln in record.lines) and record.refunded >= record.total:
+        if whole and not any(returned) and record.refunded >= record.total:
             out.status = "rejected"
             out.notes.append(f"purchase {refund.purchase_id} was already refunded in full")
             return
-        whole = all(ln[1] == 0 for ln in record.lines)
         fraction = _ALL if whole or record.total == 0 else Fraction(value) / Fraction(record.total)
         paid_in_money = record.total - record.redeemed
         if whole:
@@ -3478,9 +3500,11 @@ class Engine:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
         if record.stamps:
-            share = Fraction(value) / Fraction(record.total) if record.total else fraction
+            everything = fraction is _ALL or fraction == 1
+            # The money's share, read by a card counting money on a part returned only.
+            share = fraction if everything or not record.total else Fraction(value) / Fraction(record.total)
             for name in list(record.stamps):
-                self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)
+                self.refund_stamps(customer, name, record, returned, everything, share, out)
         if whole:
             for name in record.coupons:
                 for holding in list(customer.coupons):

@@ -1142,13 +1142,10 @@ class Engine:
             out.notes.append(f"purchase {refund.purchase_id} is past the refund window")
             return
         value = _ZERO
-        returned = [0] * len(record.lines)
         if not refund.lines:
-            for index, line in enumerate(record.lines):
-                value += line[1] * line[2]
-                returned[index] = line[1]
-                line[1] = 0
+            returned = record.return_everything()  # `value` is the total's rest: see `whole` below
         else:
+            returned = [0] * len(record.lines)
             wanted: dict[str, int] = {}
             for unit in refund.lines:
                 wanted[unit.product] = wanted.get(unit.product, 0) + unit.quantity
@@ -1167,13 +1164,13 @@ class Engine:
                         returned[index] += take
                         value += take * line[2]
         value = self.round(value)
+        whole = not refund.lines or all(ln[1] == 0 for ln in record.lines)
         # Nothing came back this time and nothing is left: returned before. (A purchase
         # that cost nothing, a free item alone, is returned once like any other.)
-        if not any(returned) and all(ln[1] == 0 for ln in record.lines) and record.refunded >= record.total:
+        if whole and not any(returned) and record.refunded >= record.total:
             out.status = "rejected"
             out.notes.append(f"purchase {refund.purchase_id} was already refunded in full")
             return
-        whole = all(ln[1] == 0 for ln in record.lines)
         fraction = _ALL if whole or record.total == 0 else Fraction(value) / Fraction(record.total)
         paid_in_money = record.total - record.redeemed
         if whole:
@@ -1237,9 +1234,11 @@ class Engine:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
         if record.stamps:
-            share = Fraction(value) / Fraction(record.total) if record.total else fraction
+            everything = fraction is _ALL or fraction == 1
+            # The money's share, read by a card counting money on a part returned only.
+            share = fraction if everything or not record.total else Fraction(value) / Fraction(record.total)
             for name in list(record.stamps):
-                self.refund_stamps(customer, name, record, returned, fraction == 1, share, out)
+                self.refund_stamps(customer, name, record, returned, everything, share, out)
         if whole:
             for name in record.coupons:
                 for holding in list(customer.coupons):

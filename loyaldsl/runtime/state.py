@@ -110,6 +110,9 @@ class PurchaseRecord:
     stamps: dict[str, int] = field(init=False)
     coupons: list[str] = field(init=False)
     scale_values: dict[str, Decimal] = field(init=False)
+    # Every unit was returned before `lines` was worked out: they are worked out with none
+    # left (return_everything). Says nothing `lines` does not say once worked out.
+    returned_all: bool = field(default=False, init=False, compare=False, repr=False)
 
     def __getattr__(self, name: str) -> Any:
         """A slot not yet set: its default, kept (only called when the slot is empty)."""
@@ -135,9 +138,27 @@ class PurchaseRecord:
             assert self.pricing is not None
             indexes = self.cut_lines if self.cut_lines is not None else range(len(nets))
             take_off(nets, spread_over(self.cut, nets, indexes, self.pricing.quantum))
-        self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        if self.returned_all:
+            self.lines = [[line.product, 0, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        else:
+            self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
         self.categories = [line.category for line in sold]
         self.sold = self.nets = None
+
+    def return_everything(self) -> list[int]:
+        """Take back every unit still kept; the units taken, per line. A whole return
+        of a record never read leaves its lines to be worked out when read (if ever):
+        the value it refunds is the record's total, not a sum over the lines."""
+        if self.sold is not None:
+            if self.returned_all:
+                return [0] * len(self.sold)
+            self.returned_all = True
+            return [line.quantity for line in self.sold]
+        lines = self.lines
+        returned = [line[1] for line in lines]
+        for line in lines:
+            line[1] = 0
+        return returned
 
 
 # A purchase record as the till keeps it: PurchaseRecord's arguments, in its order, in a
@@ -159,6 +180,10 @@ def as_record(kept: PurchaseRecord | TillRecord) -> PurchaseRecord:
         return kept
     at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied, stamps = kept
     record = PurchaseRecord(at, total, sold, nets, cut, cut_lines, pricing, redeemed, applied)
+    # A kept tuple is made a record to be read, by a return or a save, which read these:
+    # set now, not made on first use one call each.
+    record.refunded = record.refunded_money = _STATE_ZERO
+    record.stamps, record.scale_values, record.coupons = {}, {}, []
     for card, given, units, money in stamps:
         record.stamps[card] = given
         if units is not None:

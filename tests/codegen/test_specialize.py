@@ -172,6 +172,34 @@ def test_the_last_order_discount_is_spread_over_the_lines_only_when_a_return_rea
     assert record.lines == [["kettle", 1, Decimal("2850")], ["toaster", 1, Decimal("5700")]]
 
 
+def test_a_whole_return_leaves_the_lines_unworked_and_a_second_one_is_refused():
+    """Returning a whole purchase refunds its total without working out its lines
+    (PurchaseRecord.return_everything); after it, nothing is left to return, in both
+    engines, and the saved states agree."""
+    checked = check_file(ROOT / "programs" / "thresholds.loyal")
+    program = load_compiled(checked)
+    module = sys.modules[type(program).__module__]
+    at = dt.datetime(2026, 3, 12, 12, tzinfo=MSK)
+    events = [
+        purchase("p1", "ann", 10, ("kettle", "appliances", 2, "3000"), ("toaster", "appliances", 1, "6000"), module=module),
+        module.Refund("r1", "ann", at, "p1"),
+        module.Refund("r2", "ann", at, "p1"),
+        module.Refund("r3", "ann", at, "p1", (module.RefundLine("kettle", 1),)),
+    ]
+    state = program.new_state()
+    outs = [program.process(state, event) for event in events[:3]]
+    assert (outs[1].status, outs[1].refunded) == ("ok", Decimal("11400.00"))
+    record = state.customers["ann"].purchases["p1"]
+    assert record.returned_all and record.sold is not None, "the whole returns did not need the lines"
+    outs.append(program.process(state, events[3]))
+    assert [(out.status, out.notes) for out in outs[2:]] == [
+        ("rejected", ["purchase p1 was already refunded in full"]),
+        ("rejected", ["cannot refund 1 x kettle: 0 left on purchase p1"]),
+    ]
+    assert module.state_to_json(state)["customers"]["ann"]["purchases"]["p1"]["lines"][0][1] == 0
+    same_run(interpreter(checked), program, events)
+
+
 @pytest.mark.parametrize(("combine", "points"), [("compound", "300"), ("best", "200")])
 def test_multipliers_combine_on_the_path_as_in_the_engine(combine: str, points: str):
     """A Gold member (2x) buying on a Saturday (1.5x): 1,000 RUB earn 100 points, times

@@ -118,3 +118,26 @@ def test_a_copy_leaves_the_original_record_unworked_and_its_containers_unmade():
     assert copy.deepcopy(source).claws == []
     with pytest.raises(AttributeError):
         LedgerSource.__dict__["claws"].__get__(source, LedgerSource)
+
+
+@pytest.mark.parametrize("read_first", [False, True])
+def test_returning_everything_leaves_no_unit_whether_the_lines_were_worked_out_or_not(read_first: bool):
+    """A whole return of a record never read does not work out its lines: they are
+    worked out when read, with no unit left. A second whole return takes nothing."""
+    sold = (PurchaseLine("kettle", "appliances", 2, Decimal("3000")), PurchaseLine("toaster", "appliances", 1, Decimal("6000")))
+    record = PurchaseRecord(AT, Decimal("11400"), sold, cut=Decimal("600"), pricing=RUB)
+    if read_first:
+        assert [line[1] for line in record.lines] == [2, 1]
+    assert record.return_everything() == [2, 1]
+    assert record.sold is (None if read_first else sold)
+    assert record.lines == [["kettle", 0, Decimal("2850")], ["toaster", 0, Decimal("5700")]]
+    assert record.return_everything() == [0, 0]
+
+
+def test_a_record_returned_whole_unread_compares_equal_to_one_returned_after_reading():
+    sold = (PurchaseLine("kettle", "appliances", 2, Decimal("3000")),)
+    unread, read = (PurchaseRecord(AT, Decimal("6000"), sold, pricing=RUB) for _ in range(2))
+    assert read.lines
+    unread.return_everything()
+    read.return_everything()
+    assert unread == read
