@@ -2573,7 +2573,7 @@ class Engine:
         Refund records and event ids are made at the time of the event being processed,
         never earlier, so `customer.forget_due` (when the oldest of them, or the next one
         made, is first old enough to drop) lets most events skip looking at them."""
-        if customer.wallets:
+        if self.spec.wallets and customer.wallets:  # without points, the customer's dict is not read
             ledger_horizon = at - self.keep_ledger_records
             for ledger in customer.wallets.values():  # ledger records may be dated earlier: looked at every time
                 if ledger.sources and next(iter(ledger.sources.values())).at < ledger_horizon:

@@ -2573,7 +2573,7 @@ class Engine:
         Refund records and event ids are made at the time of the event being processed,
         never earlier, so `customer.forget_due` (when the oldest of them, or the next one
         made, is first old enough to drop) lets most events skip looking at them."""
-        if customer.wallets:
+        if self.spec.wallets and customer.wallets:  # without points, the customer's dict is not read
             ledger_horizon = at - self.keep_ledger_records
             for ledger in customer.wallets.values():  # ledger records may be dated earlier: looked at every time
                 if ledger.sources and next(iter(ledger.sources.values())).at < ledger_horizon:
@@ -3937,7 +3937,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # The basket: each line's net, rounded once, then lowered by each discount.
     lines = event.lines
     round_money = engine.round
-    quantities = [line.quantity for line in lines]
     nets = [(line.unit_price * line.quantity).quantize(QUANTUM, MONEY_MODE) or MONEY_ZERO for line in lines]
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
@@ -3956,6 +3955,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     nets_lowered = False  # the record keeps the nets only if a discount took from the lines
     if applies_1:
         assert card_1 is not None
+        quantities = [line.quantity for line in lines]  # only a free item reads them here
         count = min(card_1.rewards, sum(quantities[i] for i in lines_1))
         per_line = cheapest_units(_ONE, None, nets, quantities, lines_1, count, round_money)
         card_1.rewards -= count

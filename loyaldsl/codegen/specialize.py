@@ -191,7 +191,7 @@ class PurchasePlan:
     steps: tuple[OfferStep | CardStep | ScaleStep, ...]  # in program order
     cards: tuple[CardStep, ...]
     uses_periods: bool  # conditions ask `during`
-    uses_quantities: bool  # a step needs each line's quantity
+    uses_quantities: bool  # a written expression needs each line's quantity (a card's free item makes them itself)
     deferred: Effect | None  # the order discount whose spread waits, if any
     scales: tuple[ScaleStep, ...] = ()
     uses_gross: bool = False  # a scale measures the lines before discounts
@@ -273,7 +273,7 @@ class _Planner:
         # Which locals the written expressions read, from every one of them, so a new
         # kind of piece cannot forget to say (a multiplier's condition once did).
         texts = list(expressions_in((steps, wallets)))
-        uses_quantities = bool(cards) or any("quantities" in text for text in texts)
+        uses_quantities = any("quantities" in text for text in texts)  # a card's free item makes its own
         uses_gross = any("gross[" in text for text in texts)
         # A card's free item and a deferred discount (written in the template) round too.
         uses_rounding = bool(cards) or any("round_money" in text for text in texts)

@@ -459,3 +459,30 @@ def test_the_path_rounds_lines_as_the_engine_does_zero_never_negative():
     lines = module.as_record(state.customers["ann"].purchases["p1"]).lines  # kept nets: the tea line was lowered
     assert str(lines[0][2]) == "0.00" and lines[1][:2] == ["tea", 3]  # the tea's 0.38 - 0.04 = 0.34 over 3 units
     same_run(interpreter(checked), program, events)
+
+
+def test_a_card_makes_the_line_quantities_only_when_its_free_item_applies():
+    """lensmaster reads the quantities only to choose the free pair: they are made in
+    that branch, not on every purchase."""
+    checked = check_file(ROOT / "programs" / "lensmaster.loyal")
+    backend = SourceBackend(checked.symbols.tiers, checked.source)
+    plan = plan_purchase(SpecBuilder(checked, backend).build(), backend)
+    assert isinstance(plan, PurchasePlan) and not plan.uses_quantities
+    text = (ROOT / "generated" / "lensmaster.py").read_text(encoding="utf-8")
+    assert "\n        quantities = [line.quantity for line in lines]" in text
+    assert "\n    quantities = " not in text
+
+
+def test_forgetting_does_not_read_the_points_of_a_program_without_any():
+    """Engine.forget looks at a customer's ledgers only when the program has points: the
+    customer's (cold) dict of them is not read on every thresholds purchase."""
+
+    class Unreadable(dict):
+        def __len__(self) -> int:
+            raise AssertionError("read")
+
+    program = load_compiled(check_file(ROOT / "programs" / "thresholds.loyal"))
+    module = sys.modules[type(program).__module__]
+    customer = module.CustomerState("ann")
+    customer.wallets = Unreadable()
+    program.engine.forget(customer, dt.datetime(2026, 3, 10, 12, tzinfo=MSK))
