@@ -289,3 +289,21 @@ def test_opcodes_per_function_name_the_purchase_path_and_count_only_the_traced(c
     assert main(["--programs", "thresholds", "--events", "200", "--measured", "50", "--customers", str(CUSTOMERS), "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "thresholds handwritten:" in out and "thresholds compiled:" in out and "compiled / hand-written:" in out
+
+
+def test_time_by_kind_counts_every_event_of_the_stream_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/kinds.py times each event under its kind: the counts add up to the stream's,
+    and it prints one row per engine and kind."""
+    from bench.kinds import main, time_by_kind
+
+    runner = load("thresholds", "compiled")
+    stream = event_stream("thresholds", 300, runner.make, runner.make_refund, CUSTOMERS, SEED)
+    expected = {kind: 0 for kind in (PURCHASE, REFUND, DUPLICATE)}
+    for kind, _ in stream:
+        expected[kind] += 1
+    figures = time_by_kind("thresholds", "compiled", 300, CUSTOMERS, SEED)
+    assert {kind: count for kind, (count, _) in figures.items()} == expected
+    assert expected[REFUND] and all(spent > 0 for count, spent in figures.values() if count)
+    assert main(["--programs", "thresholds", "--events", "300", "--customers", str(CUSTOMERS)]) == 0
+    out = capsys.readouterr().out
+    assert sum(line.split()[:1] in (["handwritten"], ["compiled"]) for line in out.splitlines()) == 6
