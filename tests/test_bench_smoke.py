@@ -9,6 +9,7 @@ asserted (that is `make bench`'s job)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -307,3 +308,18 @@ def test_time_by_kind_counts_every_event_of_the_stream_once(capsys: pytest.Captu
     assert main(["--programs", "thresholds", "--events", "300", "--customers", str(CUSTOMERS)]) == 0
     out = capsys.readouterr().out
     assert sum(line.split()[:1] in (["handwritten"], ["compiled"]) for line in out.splitlines()) == 6
+
+
+def test_the_bench_runs_each_engine_in_rounds_and_reports_the_median_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/run.py runs the engines in turn, `--rounds` times, reports each engine's
+    median round, and prints every round's compiled / hand-written ratio."""
+    from bench.run import main, median_run, round_ratios
+
+    runs = [{"seconds": 3.0}, {"seconds": 1.0}, {"seconds": 2.0}]
+    assert median_run(runs)["seconds"] == 2.0 and median_run(runs[:2])["seconds"] == 1.0
+    assert round_ratios({"handwritten": runs[:2], "compiled": [{"seconds": 6.0}, {"seconds": 1.5}]}) == [2.0, 1.5]
+    assert main(["--programs", "thresholds", "--events", "150", "--customers", str(CUSTOMERS), "--rounds", "2", "--no-half"]) == 0
+    out = capsys.readouterr().out
+    assert len(re.findall(r"round by round: \d+\.\d\dx, \d+\.\d\dx \(", out)) == 1
+    assert "in every round: hand-written = compiled = interpreter" in out
+    assert re.search(r"\| thresholds \| [\d,]+ \| [\d,]+ \| [\d,]+ \| \d+\.\d\dx \|", out)
