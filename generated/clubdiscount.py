@@ -2112,10 +2112,8 @@ class PurchaseRecord:
             assert self.pricing is not None
             indexes = self.cut_lines if self.cut_lines is not None else range(len(nets))
             take_off(nets, spread_over(self.cut, nets, indexes, self.pricing.quantum))
-        if self.returned_all:
-            self.lines = [[line.product, 0, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
-        else:
-            self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        kept = not self.returned_all  # every unit is left, or none (return_everything)
+        self.lines = [[line.product, line.quantity if kept else 0, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
         self.categories = [line.category for line in sold]
         self.sold = self.nets = None
 
@@ -3500,7 +3498,7 @@ class Engine:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
         if record.stamps:
-            everything = fraction is _ALL or fraction == 1
+            everything = fraction is _ALL or fraction == 1  # `is` first: comparing a Fraction is a Python call
             # The money's share, read by a card counting money on a part returned only.
             share = fraction if everything or not record.total else Fraction(value) / Fraction(record.total)
             for name in list(record.stamps):

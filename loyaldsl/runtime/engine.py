@@ -1234,7 +1234,7 @@ class Engine:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
             add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
         if record.stamps:
-            everything = fraction is _ALL or fraction == 1
+            everything = fraction is _ALL or fraction == 1  # `is` first: comparing a Fraction is a Python call
             # The money's share, read by a card counting money on a part returned only.
             share = fraction if everything or not record.total else Fraction(value) / Fraction(record.total)
             for name in list(record.stamps):

@@ -138,10 +138,8 @@ class PurchaseRecord:
             assert self.pricing is not None
             indexes = self.cut_lines if self.cut_lines is not None else range(len(nets))
             take_off(nets, spread_over(self.cut, nets, indexes, self.pricing.quantum))
-        if self.returned_all:
-            self.lines = [[line.product, 0, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
-        else:
-            self.lines = [[line.product, line.quantity, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
+        kept = not self.returned_all  # every unit is left, or none (return_everything)
+        self.lines = [[line.product, line.quantity if kept else 0, net / line.quantity] for line, net in zip(sold, nets, strict=True)]
         self.categories = [line.category for line in sold]
         self.sold = self.nets = None
 
