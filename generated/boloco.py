@@ -1715,20 +1715,7 @@ class Basket:
         return multi_buy(buy, get, fraction, repeating, self.nets(), self.quantities(), indexes, self._round)
 
     def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: Sequence[int]) -> list[Decimal]:
-        """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
-        out = self.zeros()
-        order = [(i, self.lines[i]) for i in indexes]
-        count = sum(line.quantity for _, line in order)
-        rates = []
-        for rate, how_many in marginal_unit_rates(bands, first_unit, count):
-            rates.extend([rate] * how_many)
-        position = 0
-        for i, line in order:
-            unit = line.net / line.quantity
-            line_rates = rates[position : position + line.quantity]
-            position += line.quantity
-            out[i] = self.round(sum((unit * r for r in line_rates), ZERO))
-        return out
+        return marginal_units(bands, first_unit, self.nets(), self.quantities(), indexes, self._round)
 
 
 # ------------------------------------------------------------------ discount shapes
@@ -1825,6 +1812,25 @@ def multi_buy(
         groups = min(groups, 1)
     for unit, i in units[len(units) - groups * get :] if groups else []:
         out[i] += rounder(unit * fraction)
+    return out
+
+
+def marginal_units(
+    bands: tuple[Band, ...], first_unit: int, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]
+) -> list[Decimal]:
+    """Unit k of the running count, `first_unit` being this basket's first, gets its
+    bracket's rate (B2B volume brackets); each line's discount is its units' rates on
+    its net per unit, rounded once."""
+    out = [ZERO] * len(nets)
+    rates: list[Decimal] = []
+    for rate, how_many in marginal_unit_rates(bands, first_unit, sum(quantities[i] for i in indexes)):
+        rates.extend([rate] * how_many)
+    position = 0
+    for i in indexes:
+        quantity = quantities[i]
+        unit = nets[i] / quantity
+        out[i] = rounder(sum((unit * rate for rate in rates[position : position + quantity]), ZERO))
+        position += quantity
     return out
 
 
@@ -2910,11 +2916,7 @@ class Engine:
         if self.cards:
             self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
         for scale in self.windowed_scales:
-            value = self.scale_value(scale, basket, ctx, gross=True)
-            record.scale_values[scale.name] = value
-            entries = customer.scale_entries.setdefault(scale.name, [])
-            entries.append((at, value))
-            customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+            self.count_in_window(customer, scale, self.scale_value(scale, basket, ctx, gross=True), at, record)
         if tiers is not None:
             if tiers.metric == "points":
                 earned = self.ledger_earned(out, tiers.wallet) - points_before
@@ -3134,12 +3136,25 @@ class Engine:
             return Decimal(sum(basket.lines[i].quantity for i in indexes))
         return sum(((basket.lines[i].gross if gross else basket.lines[i].net) for i in indexes), _ZERO)
 
+    def scale_prior(self, scale: ScaleSpec, customer: CustomerState, at: _dt.datetime) -> Decimal:
+        """What a scale with a window counted before this purchase: the customer's
+        entries inside the window at `at`."""
+        assert scale.window is not None
+        start = self.window_start(scale.window, at)
+        return sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+
+    def count_in_window(self, customer: CustomerState, scale: ScaleSpec, value: Decimal, at: _dt.datetime, record: PurchaseRecord) -> None:
+        """Keep what a purchase counts toward a scale with a window: for the purchases
+        after it, and in its record for a return to take back."""
+        assert scale.window is not None
+        record.scale_values[scale.name] = value
+        entries = customer.scale_entries.setdefault(scale.name, [])
+        entries.append((at, value))
+        customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+
     def scale_lines(self, scale: ScaleSpec, customer: CustomerState, basket: Basket, ctx: Context) -> list[Decimal]:
         value = self.scale_value(scale, basket, ctx)
-        prior = _ZERO
-        if scale.window is not None:
-            start = self.window_start(scale.window, ctx.at)
-            prior = sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+        prior = self.scale_prior(scale, customer, ctx.at) if scale.window is not None else _ZERO
         indexes = basket.matching(scale.items)
         if scale.marginal:
             if scale.base_kind == "quantity":
@@ -3162,8 +3177,7 @@ class Engine:
             if value <= 0:  # nothing in this basket counts toward it
                 continue
             if scale.window is not None:
-                start = self.window_start(scale.window, ctx.at)
-                value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+                value += self.scale_prior(scale, customer, ctx.at)
             note = self.next_step_note(scale, value)
             if note is not None:
                 out.notes.append(note)

@@ -1715,20 +1715,7 @@ class Basket:
         return multi_buy(buy, get, fraction, repeating, self.nets(), self.quantities(), indexes, self._round)
 
     def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: Sequence[int]) -> list[Decimal]:
-        """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
-        out = self.zeros()
-        order = [(i, self.lines[i]) for i in indexes]
-        count = sum(line.quantity for _, line in order)
-        rates = []
-        for rate, how_many in marginal_unit_rates(bands, first_unit, count):
-            rates.extend([rate] * how_many)
-        position = 0
-        for i, line in order:
-            unit = line.net / line.quantity
-            line_rates = rates[position : position + line.quantity]
-            position += line.quantity
-            out[i] = self.round(sum((unit * r for r in line_rates), ZERO))
-        return out
+        return marginal_units(bands, first_unit, self.nets(), self.quantities(), indexes, self._round)
 
 
 # ------------------------------------------------------------------ discount shapes
@@ -1825,6 +1812,25 @@ def multi_buy(
         groups = min(groups, 1)
     for unit, i in units[len(units) - groups * get :] if groups else []:
         out[i] += rounder(unit * fraction)
+    return out
+
+
+def marginal_units(
+    bands: tuple[Band, ...], first_unit: int, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]
+) -> list[Decimal]:
+    """Unit k of the running count, `first_unit` being this basket's first, gets its
+    bracket's rate (B2B volume brackets); each line's discount is its units' rates on
+    its net per unit, rounded once."""
+    out = [ZERO] * len(nets)
+    rates: list[Decimal] = []
+    for rate, how_many in marginal_unit_rates(bands, first_unit, sum(quantities[i] for i in indexes)):
+        rates.extend([rate] * how_many)
+    position = 0
+    for i in indexes:
+        quantity = quantities[i]
+        unit = nets[i] / quantity
+        out[i] = rounder(sum((unit * rate for rate in rates[position : position + quantity]), ZERO))
+        position += quantity
     return out
 
 
@@ -2910,11 +2916,7 @@ class Engine:
         if self.cards:
             self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
         for scale in self.windowed_scales:
-            value = self.scale_value(scale, basket, ctx, gross=True)
-            record.scale_values[scale.name] = value
-            entries = customer.scale_entries.setdefault(scale.name, [])
-            entries.append((at, value))
-            customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+            self.count_in_window(customer, scale, self.scale_value(scale, basket, ctx, gross=True), at, record)
         if tiers is not None:
             if tiers.metric == "points":
                 earned = self.ledger_earned(out, tiers.wallet) - points_before
@@ -3134,12 +3136,25 @@ class Engine:
             return Decimal(sum(basket.lines[i].quantity for i in indexes))
         return sum(((basket.lines[i].gross if gross else basket.lines[i].net) for i in indexes), _ZERO)
 
+    def scale_prior(self, scale: ScaleSpec, customer: CustomerState, at: _dt.datetime) -> Decimal:
+        """What a scale with a window counted before this purchase: the customer's
+        entries inside the window at `at`."""
+        assert scale.window is not None
+        start = self.window_start(scale.window, at)
+        return sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+
+    def count_in_window(self, customer: CustomerState, scale: ScaleSpec, value: Decimal, at: _dt.datetime, record: PurchaseRecord) -> None:
+        """Keep what a purchase counts toward a scale with a window: for the purchases
+        after it, and in its record for a return to take back."""
+        assert scale.window is not None
+        record.scale_values[scale.name] = value
+        entries = customer.scale_entries.setdefault(scale.name, [])
+        entries.append((at, value))
+        customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+
     def scale_lines(self, scale: ScaleSpec, customer: CustomerState, basket: Basket, ctx: Context) -> list[Decimal]:
         value = self.scale_value(scale, basket, ctx)
-        prior = _ZERO
-        if scale.window is not None:
-            start = self.window_start(scale.window, ctx.at)
-            prior = sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+        prior = self.scale_prior(scale, customer, ctx.at) if scale.window is not None else _ZERO
         indexes = basket.matching(scale.items)
         if scale.marginal:
             if scale.base_kind == "quantity":
@@ -3162,8 +3177,7 @@ class Engine:
             if value <= 0:  # nothing in this basket counts toward it
                 continue
             if scale.window is not None:
-                start = self.window_start(scale.window, ctx.at)
-                value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+                value += self.scale_prior(scale, customer, ctx.at)
             note = self.next_step_note(scale, value)
             if note is not None:
                 out.notes.append(note)
@@ -3911,7 +3925,105 @@ SPEC = ProgramSpec(
     ),
 )
 
-# Purchases run through the general engine: no specialised path, because the scale lamp_brackets counts over a window.
+
+QUANTUM = Decimal('0.01')
+# Engine.round written out for the lines' nets (a call per line costs more): the
+# program's rounding to the minor unit, and zero never negative.
+MONEY_MODE = _currency_mode(SPEC.rounding)
+MONEY_ZERO = _ZERO.quantize(QUANTUM)
+SCALE_1 = SPEC.sources[0]
+SCALE_1_STEPS = bands_in_order(SCALE_1.bands)
+
+
+def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | None:
+    """A purchase of this program, with only the steps the program has, on the engine's
+    own records and with its results (tests/codegen holds the two equal). None, with
+    nothing changed, hands the purchase to the general engine: redemptions, repeated
+    deliveries, events out of time order, a customer with a birthday or coupons on
+    file."""
+    if event.redeem:
+        return None
+    at = event.at
+    if at.tzinfo is not engine.zone:
+        at = at.astimezone(engine.zone)
+    customers = state.customers
+    customer = customers.get(event.customer)
+    if customer is None:
+        customer = customers[event.customer] = CustomerState(event.customer)
+    elif event.id in customer.seen or customer.birth_date is not None or customer.coupons or (customer.last_event_at is not None and at < customer.last_event_at):
+        return None
+    out = Outcome(event.id, event.customer, "purchase", at)
+    # The lists this path fills on most purchases, made now: cheaper than Outcome's
+    # make-on-first-use.
+    out.discounts = []
+    out.applied = []
+    out.notes = []
+
+    # Time has passed since the customer's last event.
+    engine.forget(customer, at)
+
+    # The basket: each line's net, rounded once, then lowered by each discount.
+    lines = event.lines
+    round_money = engine.round
+    quantities = [line.quantity for line in lines]
+    nets = [(line.unit_price * line.quantity).quantize(QUANTUM, MONEY_MODE) or MONEY_ZERO for line in lines]
+    subtotal = total = sum(nets, _ZERO)
+    redeemed = _ZERO
+    out.subtotal = subtotal
+    lines_1 = [i for i, line in enumerate(lines) if line.category == 'lamps']
+    prior_1 = engine.scale_prior(SCALE_1, customer, at)  # lamp_brackets: what its window holds already
+    if event.codes:  # none is this program's: each is refused
+        engine.read_codes(event.codes, out)
+
+    # What applies, decided on the basket as entered.
+    applies_1 = True
+
+    # Discounts, in program order.
+    # A tuple, as the record keeps it: `() + (name,)` is the constant itself, no new object.
+    applied_offers: tuple[str, ...] = ()
+    nets_lowered = False  # the record keeps the nets only if a discount took from the lines
+    if applies_1:
+        value = Decimal(sum(quantities[i] for i in lines_1))
+        taken = take_off(nets, marginal_units(SCALE_1.bands, int(prior_1) + 1, nets, quantities, lines_1, round_money))
+        nets_lowered = True
+        total -= taken
+        if taken > 0:
+            out.discounts.append(('lamp_brackets', taken))
+        out.applied.append('lamp_brackets')
+    out.total = total
+    if applies_1:  # how far the next step of lamp_brackets is
+        value = Decimal(sum(quantities[i] for i in lines_1))
+        if value > 0:
+            note = engine.next_step_note(SCALE_1, value + prior_1)
+            if note is not None:
+                out.notes.append(note)
+    out.paid = total - redeemed
+
+    # Kept for a return: the lines as sold, and their nets only if a discount took
+    # from them (else worked out again when read, as is the deferred discount's spread).
+    record = PurchaseRecord(
+        at,
+        total,
+        lines,
+        nets if nets_lowered else None,
+        _ZERO,
+        None,
+        engine.pricing,
+        redeemed,
+        applied_offers,
+    )
+
+    # What this purchase counts toward each scale with a window, as the engine keeps it.
+    engine.count_in_window(customer, SCALE_1, Decimal(sum(quantities[i] for i in lines_1)), at, record)
+
+    customer.purchases[event.id] = record
+    customer.orders += 1
+    customer.spend += total
+    customer.last_visit = at
+    customer.demoted_steps = 0
+    customer.seen[event.id] = at
+    customer.last_event_at = at
+    return out
 
 
 class Program(CompiledProgram):
@@ -3922,4 +4034,4 @@ class Program(CompiledProgram):
     source_hash = SOURCE_HASH
 
     def __init__(self) -> None:
-        super().__init__(SPEC)
+        super().__init__(SPEC, purchase_path)

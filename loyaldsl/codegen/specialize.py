@@ -13,13 +13,14 @@ state moves freely between the two, and the differential tests (tests/codegen) h
 to the interpreter's results.
 
 What the path covers grows one feature at a time: rules and codes (with gifts, buy-get
-deals and `not with`, cancelling the order or not), scales without a window, stamp
-cards with a free item (stamped per item, purchase or money), stacking groups, points
+deals and `not with`, cancelling the order or not), scales (per-unit brackets too,
+and windows over the customer's earlier purchases of items or amounts), stamp cards
+with a free item (stamped per item, purchase or money), stacking groups, points
 (earning, multipliers on days and hours, redemption, monthly credits) and tiers.
 Coupons never reach it (the template hands back the purchases of a customer holding
-one), so they are skipped. A program with anything else (windowed scales, per-unit
-brackets, item multipliers, a stamp card rewarding with points or a coupon, a stamp
-card or a name in two stacking groups) gets no
+one), so they are skipped. A program with anything else (a window over an expression,
+item multipliers, a stamp card rewarding with points or a coupon, a stamp card or a
+name in two stacking groups) gets no
 specialised path: `plan_purchase` says why, and the module's Program runs every
 purchase through the general engine. Within a covered program the path hands back to
 the engine (before changing anything) for the purchases it does not handle: see the
@@ -123,6 +124,7 @@ class ScaleStep:
     gross_value: str  # the same on the basket before discounts (for the next-step note)
     shape: str  # an expression (over `rate`, or `value` for each part): the discount per line
     marginal: bool  # each part at its own rate, not one rate on the whole
+    prior: str | None = None  # with a window: the local holding what it counted before this purchase
 
     @property
     def what(self) -> str:
@@ -448,12 +450,12 @@ class _Planner:
         return f"cheapest_units({fraction}, {amount}, nets, quantities, {indexes}, 1, round_money)"
 
     def scale(self, scale: ScaleSpec, number: int) -> ScaleStep:
-        if scale.window is not None:
-            raise NotSpecialised(f"the scale {scale.name} counts over a window")
-        if scale.marginal and scale.base_kind == "quantity":
-            raise NotSpecialised(f"the scale {scale.name} discounts each unit by its bracket")
+        if scale.window is not None and scale.base_kind == "expr":
+            raise NotSpecialised(f"the scale {scale.name} counts an expression over a window")
         indexes = self.index_list(scale.items).var
         ref = f"SCALE_{number}"
+        # Engine.scale_lines: a window adds what the customer's earlier purchases counted.
+        prior = f"prior_{number}" if scale.window is not None else None
         if scale.base_kind == "expr":
             value = gross_value = f"Decimal({self.expression(scale.base)})"
         elif scale.base_kind == "quantity":
@@ -461,14 +463,18 @@ class _Planner:
         else:
             value = f"sum((nets[i] for i in {indexes}), _ZERO)"
             gross_value = f"sum((gross[i] for i in {indexes}), _ZERO)"
-        if scale.marginal:  # each part at its bracket's rate, one rounding, spread over the lines
-            shape = f"spread_over(round_money(marginal_amount_discount({ref}.bands, _ZERO, value)), nets, {indexes}, QUANTUM)"
+        if scale.marginal and scale.base_kind == "quantity":  # each unit at the bracket of its place in the count
+            first = f"int({prior}) + 1" if prior else "1"
+            shape = f"marginal_units({ref}.bands, {first}, nets, quantities, {indexes}, round_money)"
+        elif scale.marginal:  # each part at its bracket's rate, one rounding, spread over the lines
+            amounts = f"{prior}, {prior} + value" if prior else "_ZERO, value"
+            shape = f"spread_over(round_money(marginal_amount_discount({ref}.bands, {amounts})), nets, {indexes}, QUANTUM)"
         elif scale.base_kind == "quantity":
             shape = f"percent_of_lines(rate, nets, {indexes}, round_money)"
         else:
             shape = f"percent_of_order(rate, nets, {indexes}, QUANTUM, round_money)"
         eligible = self.expression(scale.when) if scale.when is not None else "True"
-        return ScaleStep(scale.name, number - 1, ref, f"applies_{number}", eligible, value, gross_value, shape, scale.marginal)
+        return ScaleStep(scale.name, number - 1, ref, f"applies_{number}", eligible, value, gross_value, shape, scale.marginal, prior)
 
     def card(self, card: StampCardSpec, number: int) -> CardStep:
         if card.reward_kind != "free-item":

@@ -646,11 +646,7 @@ class Engine:
         if self.cards:
             self.stamp(customer, purchase.id, basket, ctx, free_units, at, out, record)
         for scale in self.windowed_scales:
-            value = self.scale_value(scale, basket, ctx, gross=True)
-            record.scale_values[scale.name] = value
-            entries = customer.scale_entries.setdefault(scale.name, [])
-            entries.append((at, value))
-            customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+            self.count_in_window(customer, scale, self.scale_value(scale, basket, ctx, gross=True), at, record)
         if tiers is not None:
             if tiers.metric == "points":
                 earned = self.ledger_earned(out, tiers.wallet) - points_before
@@ -870,12 +866,25 @@ class Engine:
             return Decimal(sum(basket.lines[i].quantity for i in indexes))
         return sum(((basket.lines[i].gross if gross else basket.lines[i].net) for i in indexes), _ZERO)
 
+    def scale_prior(self, scale: ScaleSpec, customer: CustomerState, at: _dt.datetime) -> Decimal:
+        """What a scale with a window counted before this purchase: the customer's
+        entries inside the window at `at`."""
+        assert scale.window is not None
+        start = self.window_start(scale.window, at)
+        return sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+
+    def count_in_window(self, customer: CustomerState, scale: ScaleSpec, value: Decimal, at: _dt.datetime, record: PurchaseRecord) -> None:
+        """Keep what a purchase counts toward a scale with a window: for the purchases
+        after it, and in its record for a return to take back."""
+        assert scale.window is not None
+        record.scale_values[scale.name] = value
+        entries = customer.scale_entries.setdefault(scale.name, [])
+        entries.append((at, value))
+        customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+
     def scale_lines(self, scale: ScaleSpec, customer: CustomerState, basket: Basket, ctx: Context) -> list[Decimal]:
         value = self.scale_value(scale, basket, ctx)
-        prior = _ZERO
-        if scale.window is not None:
-            start = self.window_start(scale.window, ctx.at)
-            prior = sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+        prior = self.scale_prior(scale, customer, ctx.at) if scale.window is not None else _ZERO
         indexes = basket.matching(scale.items)
         if scale.marginal:
             if scale.base_kind == "quantity":
@@ -898,8 +907,7 @@ class Engine:
             if value <= 0:  # nothing in this basket counts toward it
                 continue
             if scale.window is not None:
-                start = self.window_start(scale.window, ctx.at)
-                value += sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+                value += self.scale_prior(scale, customer, ctx.at)
             note = self.next_step_note(scale, value)
             if note is not None:
                 out.notes.append(note)

@@ -116,20 +116,7 @@ class Basket:
         return multi_buy(buy, get, fraction, repeating, self.nets(), self.quantities(), indexes, self._round)
 
     def marginal_units(self, bands: tuple[Band, ...], first_unit: int, indexes: Sequence[int]) -> list[Decimal]:
-        """Unit k of the running count gets its bracket's rate (B2B volume brackets)."""
-        out = self.zeros()
-        order = [(i, self.lines[i]) for i in indexes]
-        count = sum(line.quantity for _, line in order)
-        rates = []
-        for rate, how_many in marginal_unit_rates(bands, first_unit, count):
-            rates.extend([rate] * how_many)
-        position = 0
-        for i, line in order:
-            unit = line.net / line.quantity
-            line_rates = rates[position : position + line.quantity]
-            position += line.quantity
-            out[i] = self.round(sum((unit * r for r in line_rates), ZERO))
-        return out
+        return marginal_units(bands, first_unit, self.nets(), self.quantities(), indexes, self._round)
 
 
 # ------------------------------------------------------------------ discount shapes
@@ -226,6 +213,25 @@ def multi_buy(
         groups = min(groups, 1)
     for unit, i in units[len(units) - groups * get :] if groups else []:
         out[i] += rounder(unit * fraction)
+    return out
+
+
+def marginal_units(
+    bands: tuple[Band, ...], first_unit: int, nets: list[Decimal], quantities: list[int], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]
+) -> list[Decimal]:
+    """Unit k of the running count, `first_unit` being this basket's first, gets its
+    bracket's rate (B2B volume brackets); each line's discount is its units' rates on
+    its net per unit, rounded once."""
+    out = [ZERO] * len(nets)
+    rates: list[Decimal] = []
+    for rate, how_many in marginal_unit_rates(bands, first_unit, sum(quantities[i] for i in indexes)):
+        rates.extend([rate] * how_many)
+    position = 0
+    for i in indexes:
+        quantity = quantities[i]
+        unit = nets[i] / quantity
+        out[i] = rounder(sum((unit * rate for rate in rates[position : position + quantity]), ZERO))
+        position += quantity
     return out
 
 

@@ -232,9 +232,18 @@ def programs(draw) -> str:
         offers.append(("scale", "volume", []))
         lines += [
             "",
-            f"scale volume on order.subtotal, {draw(st.sampled_from(['whole amount', 'each part']))}",
+            f"scale volume on {draw(st.sampled_from(['order.subtotal', 'amount of items in category [food]']))}"
+            f"{draw(st.sampled_from(['', ' over calendar year', ' over rolling 2 months']))}, {draw(st.sampled_from(['whole amount', 'each part']))}",
             f"  from 10000 {currency}: 5%",
             f"  over 20000 {currency}: 10%",
+        ]
+    if draw(st.booleans()):
+        offers.append(("scale", "packs", []))
+        lines += [
+            "",
+            f"scale packs on quantity of items in category [drinks]{draw(st.sampled_from(['', ' over calendar month', ' over rolling 30 days']))}, {draw(st.sampled_from(['whole amount', 'each part']))}",
+            "  over 2: 10%",
+            "  from 6: 20%",
         ]
     if draw(st.booleans()):
         offers.append(("stamps", "card", []))
