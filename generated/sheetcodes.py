@@ -2001,6 +2001,9 @@ _STATE_ZERO = Decimal(0)
 # after its first collection, where it would walk every list again at each full one.
 # An entry that changes is replaced.
 Dated = tuple[_dt.datetime, Decimal]  # (at, value), in a tier or scale window
+# A window's entries as last summed: (that very list, its length then, their sum). Not
+# state: worked out again when the list is another or its length moved.
+WindowSum = tuple[list[Dated], int, Decimal]
 StampEntry = tuple[_dt.datetime, int, str]  # (at, stamps, the event or "restored")
 
 
@@ -2216,7 +2219,9 @@ class CustomerState:
     # Not state: (tier_entries, how many, their sum) as last known (Engine.tier_total),
     # so a purchase adds its entry to the sum instead of summing the window again. Used
     # only while it is the same list with the same length; never saved or compared.
-    tier_sum: tuple[list[Dated], int, Decimal] | None = field(default=None, compare=False, repr=False)
+    tier_sum: WindowSum | None = field(default=None, compare=False, repr=False)
+    # Not state: the same per scale with a window (Engine.scale_prior), made on first use.
+    scale_sums: dict[str, WindowSum] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -2356,15 +2361,21 @@ def add_dated(entries: list[Dated], at: _dt.datetime, value: Decimal) -> None:
         entries.append((at, value))
 
 
+def add_to_window(entries: list[Dated], known: WindowSum | None, at: _dt.datetime, value: Decimal) -> WindowSum | None:
+    """add_dated, and the window's running sum (see Engine.window_total) with the value
+    added when it was known for this very list; else `known` as it was, which no longer
+    matches the list's length."""
+    add_dated(entries, at, value)
+    if known is not None and known[0] is entries and known[1] == len(entries) - 1:
+        return (entries, len(entries), known[2] + value)
+    return known
+
+
 def add_tier_entry(customer: CustomerState, at: _dt.datetime, value: Decimal) -> None:
     """add_dated on the customer's tier window, keeping its running sum when it is known
     (CustomerState.tier_sum): a purchase adds to the sum instead of the next upgrade
     summing the window again."""
-    entries = customer.tier_entries
-    known = customer.tier_sum
-    add_dated(entries, at, value)
-    if known is not None and known[0] is entries and known[1] == len(entries) - 1:
-        customer.tier_sum = (entries, len(entries), known[2] + value)
+    customer.tier_sum = add_to_window(customer.tier_entries, customer.tier_sum, at, value)
 
 
 # ------------------------------------------------------------------ the engine
@@ -2737,18 +2748,23 @@ class Engine:
         more than the rest of the upgrade, its entries being cold in memory by then."""
         tiers = self.spec.tiers
         assert tiers is not None
-        entries = customer.tier_entries
-        kept = self.prune_entries(entries, tiers.window, at)
-        known = customer.tier_sum
-        if known is None or known[0] is not entries or known[1] != len(entries):
-            total = entries_total(kept)
-        elif kept is entries or tiers.window.kind == "lifetime":
-            total = known[2]  # nothing left, or the entries folded into one of the same sum
-        else:
-            total = known[2] - entries_total(entries[: len(entries) - len(kept)])  # `kept` is what follows them
+        kept, total = self.window_total(customer.tier_entries, customer.tier_sum, tiers.window, at)
         customer.tier_entries = kept
         customer.tier_sum = (kept, len(kept), total)
         return total
+
+    def window_total(self, entries: list[Dated], known: WindowSum | None, window: WindowSpec, at: _dt.datetime) -> tuple[list[Dated], Decimal]:
+        """`entries` pruned to `window` at `at`, and their sum: from `known`, the sum as
+        last kept for this very list (WindowSum), less what has left the window, when it
+        still matches; else summed anew."""
+        kept = self.prune_entries(entries, window, at)
+        if known is None or known[0] is not entries or known[1] != len(entries):
+            total = entries_total(kept)
+        elif kept is entries or window.kind == "lifetime":
+            total = known[2]  # nothing left, or the entries folded into one of the same sum
+        else:
+            total = known[2] - entries_total(entries[: len(entries) - len(kept)])  # `kept` is what follows them
+        return kept, total
 
     def upgrade(self, customer: CustomerState, at: _dt.datetime) -> None:
         tiers = self.spec.tiers
@@ -3138,19 +3154,37 @@ class Engine:
 
     def scale_prior(self, scale: ScaleSpec, customer: CustomerState, at: _dt.datetime) -> Decimal:
         """What a scale with a window counted before this purchase: the customer's
-        entries inside the window at `at`."""
+        entries inside the window at `at`. Those left of it are dropped now (a later
+        window never reaches back), and the sum is kept between purchases
+        (CustomerState.scale_sums), as tier_total keeps the tier's: summing a window of a
+        keen trade customer's purchases on every purchase was half of lamps' path."""
         assert scale.window is not None
-        start = self.window_start(scale.window, at)
-        return sum((e[1] for e in customer.scale_entries.get(scale.name, []) if start is None or e[0] >= start), _ZERO)
+        entries = customer.scale_entries.get(scale.name)
+        if not entries:
+            return _ZERO
+        sums = customer.scale_sums
+        if sums is None:
+            sums = customer.scale_sums = {}
+        kept, total = self.window_total(entries, sums.get(scale.name), scale.window, at)
+        customer.scale_entries[scale.name] = kept
+        sums[scale.name] = (kept, len(kept), total)
+        return total
 
     def count_in_window(self, customer: CustomerState, scale: ScaleSpec, value: Decimal, at: _dt.datetime, record: PurchaseRecord) -> None:
         """Keep what a purchase counts toward a scale with a window: for the purchases
-        after it, and in its record for a return to take back."""
+        after it (the window pruned at `at` first, its sum kept), and in its record for a
+        return to take back."""
         assert scale.window is not None
         record.scale_values[scale.name] = value
+        self.scale_prior(scale, customer, at)
+        sums = customer.scale_sums
         entries = customer.scale_entries.setdefault(scale.name, [])
-        entries.append((at, value))
-        customer.scale_entries[scale.name] = self.prune_entries(entries, scale.window, at)
+        if sums is None:  # nothing counted yet: the next purchase sums its window
+            add_dated(entries, at, value)
+        else:
+            known = add_to_window(entries, sums.get(scale.name), at, value)
+            if known is not None:
+                sums[scale.name] = known
 
     def scale_lines(self, scale: ScaleSpec, customer: CustomerState, basket: Basket, ctx: Context) -> list[Decimal]:
         value = self.scale_value(scale, basket, ctx)

@@ -21,6 +21,9 @@ _STATE_ZERO = Decimal(0)
 # after its first collection, where it would walk every list again at each full one.
 # An entry that changes is replaced.
 Dated = tuple[_dt.datetime, Decimal]  # (at, value), in a tier or scale window
+# A window's entries as last summed: (that very list, its length then, their sum). Not
+# state: worked out again when the list is another or its length moved.
+WindowSum = tuple[list[Dated], int, Decimal]
 StampEntry = tuple[_dt.datetime, int, str]  # (at, stamps, the event or "restored")
 
 
@@ -236,7 +239,9 @@ class CustomerState:
     # Not state: (tier_entries, how many, their sum) as last known (Engine.tier_total),
     # so a purchase adds its entry to the sum instead of summing the window again. Used
     # only while it is the same list with the same length; never saved or compared.
-    tier_sum: tuple[list[Dated], int, Decimal] | None = field(default=None, compare=False, repr=False)
+    tier_sum: WindowSum | None = field(default=None, compare=False, repr=False)
+    # Not state: the same per scale with a window (Engine.scale_prior), made on first use.
+    scale_sums: dict[str, WindowSum] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
