@@ -3156,8 +3156,9 @@ class Engine:
         """What a scale with a window counted before this purchase: the customer's
         entries inside the window at `at`. Those left of it are dropped now (a later
         window never reaches back), and the sum is kept between purchases
-        (CustomerState.scale_sums), as tier_total keeps the tier's: summing a window of a
-        keen trade customer's purchases on every purchase was half of lamps' path."""
+        (CustomerState.scale_sums), as tier_total keeps the tier's: summing the window
+        of a keen trade customer's purchases, twice per purchase, was 29% of the
+        general engine's time on a lamps stream."""
         assert scale.window is not None
         entries = customer.scale_entries.get(scale.name)
         if not entries:

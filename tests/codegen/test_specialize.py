@@ -510,3 +510,25 @@ def test_a_scale_over_a_window_counts_earlier_purchases_on_the_path(monkeypatch)
     assert state.customers["brightco"].scale_entries["lamp_brackets"][-1][1] == Decimal("50")
     monkeypatch.undo()
     same_run(interpreter(checked), program, events)
+
+
+def test_a_cancelled_order_leaves_a_scale_window_as_the_engine_leaves_it():
+    """The engine reads a scale's window only when the scale applies, which a cancelled
+    order never reaches, so the window keeps entries that have left it until the next
+    purchase counts; the path reads it at the same places, and the saved states agree."""
+    source = HEAD + (
+        "\nrule mug\n  discount 100% on each item [mug]\n"
+        "\ncode SPRING\n  discount 5% on order\n  not with mug, cancel order\n"
+        "\nscale volume on quantity of items in category [food] over rolling 10 days, whole amount\n  over 5: 5%\n"
+        "\nstacking\n  stack the rest\n"
+    )
+    checked, program, module = compile_source(source)
+    events = [
+        purchase("p1", "ann", 1, ("beans", "food", 3, "100"), module=module),
+        purchase("p2", "ann", 20, ("mug", "food", 1, "300"), ("beans", "food", 1, "100"), codes=("SPRING",), module=module),
+    ]
+    state = program.new_state()
+    outs = [program.purchase_path(program.engine, state, event) for event in events]
+    assert outs[1] is not None and outs[1].status == "cancelled"
+    assert len(state.customers["ann"].scale_entries["volume"]) == 1  # day 1's entry, out of the window, not dropped
+    same_run(interpreter(checked), program, events)
