@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--worker", nargs=5, metavar=("PROGRAM", "ENGINE", "EVENTS", "CUSTOMERS", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     if args.worker:
         program, kind, events, customers, seed = args.worker
@@ -305,8 +307,6 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[str] = []
     failures: list[str] = []
     figures: dict[str, Any] = {"machine": info, "events": events, "customers": customers, "seed": args.seed, "programs": {}}
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
     for program in args.programs:
         rounds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
         for _ in range(args.rounds):  # in turn, so that a slow spell of the machine hits every engine

@@ -4018,7 +4018,6 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     nets_lowered = False  # the record keeps the nets only if a discount took from the lines
     if applies_1:
         prior_1 = engine.scale_prior(SCALE_1, customer, at)  # what its window holds already (read here, as the engine does)
-        value = Decimal(sum(quantities[i] for i in lines_1))
         taken = take_off(nets, marginal_units(SCALE_1.bands, int(prior_1) + 1, nets, quantities, lines_1, round_money))
         nets_lowered = True
         total -= taken

@@ -336,3 +336,13 @@ def test_a_worker_reports_its_own_peak_memory_not_its_parents() -> None:
     run = measure_in_subprocess("thresholds", "handwritten", 100, CUSTOMERS, SEED)
     assert 0 < run["peak_kb"] < 100 * 1024, run["peak_kb"]
     del held
+
+
+def test_the_bench_refuses_zero_rounds_before_printing_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.run import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--programs", "thresholds", "--rounds", "0"])
+    assert stop.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "--rounds must be at least 1" in captured.err
