@@ -1820,17 +1820,26 @@ def marginal_units(
 ) -> list[Decimal]:
     """Unit k of the running count, `first_unit` being this basket's first, gets its
     bracket's rate (B2B volume brackets); each line's discount is its units' rates on
-    its net per unit, rounded once."""
+    its net per unit, rounded once: the line's net x the sum of its units' rates / its
+    units, so that the one inexact step is the last division (a net per unit of 1.00 / 3
+    cut at 28 digits first could fall just short of a half penny). Worked on the runs of
+    units at one rate, so an order of a million units costs what one of ten does."""
     out = [ZERO] * len(nets)
-    rates: list[Decimal] = []
-    for rate, how_many in marginal_unit_rates(bands, first_unit, sum(quantities[i] for i in indexes)):
-        rates.extend([rate] * how_many)
-    position = 0
+    runs = marginal_unit_rates(bands, first_unit, sum(quantities[i] for i in indexes))
+    run = 0
+    left = runs[0][1] if runs else 0  # units of the current run not yet given to a line
     for i in indexes:
-        quantity = quantities[i]
-        unit = nets[i] / quantity
-        out[i] = rounder(sum((unit * rate for rate in rates[position : position + quantity]), ZERO))
-        position += quantity
+        quantity = need = quantities[i]
+        rates = ZERO  # the line's units' rates, summed (exact: rates are short decimals)
+        while need:
+            while not left:  # the next run
+                run += 1
+                left = runs[run][1]
+            take = min(need, left)
+            rates += runs[run][0] * take
+            need -= take
+            left -= take
+        out[i] = rounder(nets[i] * rates / quantity)
     return out
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from loyaldsl.runtime.bands import (
     slab_discount,
     slab_rate,
 )
+from loyaldsl.runtime.pricing import marginal_units
 
 D = Decimal
 
@@ -163,3 +165,54 @@ def test_marginal_amount_is_additive_and_has_no_dead_zone(a: D, b: D, c: D) -> N
     assert high - marginal_amount_discount(PROGRESSIVE, D(0), high) >= mid - marginal_amount_discount(
         PROGRESSIVE, D(0), mid
     )
+
+
+# ------------------------------------------------------------------ per-unit brackets on a basket
+
+
+def _round_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(D("0.01"), ROUND_HALF_EVEN)
+
+
+@st.composite
+def _bracket_baskets(draw: st.DrawFn) -> tuple[list[Band], int, list[Decimal], list[int], list[int]]:
+    bands = draw(st.lists(st.builds(Band, st.integers(0, 60).map(D), st.booleans(), st.sampled_from([D("0.05"), D("0.1"), D("0.125"), D("0.2"), D("0.333")])), max_size=4))
+    quantities = draw(st.lists(st.integers(1, 40), min_size=1, max_size=5))
+    nets = [D(draw(st.integers(0, 500_000))) / 100 for _ in quantities]
+    indexes = sorted(draw(st.sets(st.integers(0, len(quantities) - 1))))
+    return bands, draw(st.integers(1, 80)), nets, quantities, indexes
+
+
+@given(_bracket_baskets())
+def test_marginal_units_is_each_units_rate_on_its_exact_price(basket: tuple[list[Band], int, list[Decimal], list[int], list[int]]) -> None:
+    """Each counted line's discount is the sum, over its units, of the unit's bracket
+    rate times the line's exact net per unit (a Fraction here, so nothing is lost to a
+    division), rounded once; lines not counted get nothing."""
+    bands, first_unit, nets, quantities, indexes = basket
+    got = marginal_units(tuple(bands), first_unit, nets, quantities, indexes, _round_cents)
+    unit = first_unit
+    for i, (net, quantity) in enumerate(zip(nets, quantities, strict=True)):
+        if i not in indexes:
+            assert got[i] == 0
+            continue
+        exact = sum((Fraction(_unit_rate_slow(bands, unit + k)) for k in range(quantity)), Fraction(0)) * Fraction(net) / quantity
+        unit += quantity
+        assert got[i] == _round_cents(D(exact.numerator) / D(exact.denominator)), (i, exact)
+
+
+def test_marginal_units_a_half_penny_is_rounded_by_the_program() -> None:
+    """1.00 for 3 units at 0.5% each is exactly 0.015 x 1.00 / 3 = 0.005: half-even
+    rounds it to 0.00, half-up to 0.01. Unit by unit, 1.00 / 3 = 0.333... was cut at 28
+    digits first, and the sum fell just below the half penny either way."""
+    half = [Band(D(0), True, D("0.005"))]
+    assert marginal_units(tuple(half), 1, [D("1.00")], [3], [0], _round_cents) == [D("0.00")]
+    assert marginal_units(tuple(half), 1, [D("1.00")], [3], [0], lambda a: a.quantize(D("0.01"), ROUND_HALF_UP)) == [D("0.01")]
+
+
+def test_marginal_units_of_a_large_order() -> None:
+    """A B2B order of a million units is worked on its runs of units at one rate, not
+    unit by unit: lamps' brackets (nothing to 100, 5% to 200, 10% to 300, 20% after) on
+    1,000,000 packs at 10 GBP take 0.05 x 1,000 + 0.10 x 1,000 + 0.20 x 9,997,000 =
+    1,999,550 GBP."""
+    got = marginal_units(tuple(LAMPS), 1, [D(10_000_000)], [1_000_000], [0], _round_cents)
+    assert got == [D("1999550.00")]
