@@ -2410,6 +2410,7 @@ class Engine:
         # drops a record a refund could still reach.
         self.keep_records = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
         self.keep_ledger_records = self.keep_records + _MONTH  # a month more, for monthly credits
+        self.keep_longest, self.keep_shortest = max(self.keep_records, _SEEN), min(self.keep_records, _SEEN)  # of records and ids (forget)
         self.round = money_rounder(spec.currency, spec.rounding)
         self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
@@ -2605,8 +2606,19 @@ class Engine:
         due = customer.forget_due
         if due is not None and at <= due:
             return
+        last = customer.last_event_at  # every record and id is dated at or before it
+        if last is not None and last < at - self.keep_longest:
+            # All of it is past both windows (most often: a customer back after weeks):
+            # dropped at once, without reading each entry's time. Only this event's id,
+            # and record, will be kept, from `at`.
+            customer.purchases.clear()
+            customer.seen.clear()
+            customer.forget_due = at + self.keep_shortest
+            return
         horizon = at - self.keep_records
         purchases = customer.purchases
+        if last is not None and last < horizon:  # every record is past the refund window
+            purchases.clear()
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
             if purchase_time(purchases[oldest]) >= horizon:
@@ -2614,6 +2626,8 @@ class Engine:
             del purchases[oldest]
         seen = customer.seen
         since = at - _SEEN
+        if last is not None and last < since:  # every id is older than a month
+            seen.clear()
         while seen:
             oldest = next(iter(seen))
             if seen[oldest] >= since:

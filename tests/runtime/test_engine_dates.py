@@ -80,22 +80,26 @@ def test_engine_add_covers_every_unit() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(gaps=st.lists(st.integers(0, 40 * 24 * 60), min_size=1, max_size=40), window=st.integers(1, 60))
-def test_forget_drops_exactly_what_is_past_its_time(gaps: list[int], window: int) -> None:
-    """Engine.forget skips its look until `forget_due`; what it keeps must still be
+@given(events=st.lists(st.tuples(st.integers(0, 40 * 24 * 60), st.booleans()), min_size=1, max_size=40), window=st.integers(1, 60))
+def test_forget_drops_exactly_what_is_past_its_time(events: list[tuple[int, bool]], window: int) -> None:
+    """Engine.forget skips its look until `forget_due`, and drops everything at once
+    when the customer's last event is past both windows; what it keeps must still be
     exactly the refund records inside the refund window and the ids of the last 31
-    days, as if it looked every time."""
+    days, as if it looked at every entry every time. Each event is a purchase (a record
+    and an id) or not (an id only: a return, a signup), as the engine keeps them."""
     spec = ProgramSpec("forget", None, "", "RUB", "half-even", "Europe/Moscow", refund_window=DurationSpec(window, "days"))
     engine = Engine(spec)
     customer = CustomerState("ann")
     at = datetime(2026, 1, 1, tzinfo=MSK)
-    made: list[tuple[str, datetime]] = []
-    for number, gap in enumerate(gaps):
+    made: list[tuple[str, datetime, bool]] = []
+    for number, (gap, purchase) in enumerate(events):
         at += timedelta(minutes=gap)
         engine.forget(customer, at)
-        assert list(customer.purchases) == [name for name, t in made if t >= at - engine.keep_records]
-        assert list(customer.seen) == [name for name, t in made if t >= at - timedelta(days=31)]
-        name = f"p{number}"
-        customer.purchases[name] = PurchaseRecord(at, Decimal(0), (), [])
+        assert list(customer.purchases) == [name for name, t, bought in made if bought and t >= at - engine.keep_records]
+        assert list(customer.seen) == [name for name, t, _ in made if t >= at - timedelta(days=31)]
+        name = f"e{number}"
+        if purchase:
+            customer.purchases[name] = PurchaseRecord(at, Decimal(0), (), [])
         customer.seen[name] = at
-        made.append((name, at))
+        customer.last_event_at = at
+        made.append((name, at, purchase))
