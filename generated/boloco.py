@@ -4036,7 +4036,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             out.discounts.append(('free_item', taken))
         out.applied.append('free_item')
     out.total = total
-    out.paid = total - redeemed
+    out.paid = total  # no points to pay with: `redeemed` stays zero
     kept_stamps: TillStamps = ()  # per card that gave stamps, what a return takes back
 
     # Stamps on free_item.

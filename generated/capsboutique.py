@@ -4220,7 +4220,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         reason = engine.use_refusal(state, customer, OFFER_5, at)
         if reason is None and not (subtotal >= D_10000):
             reason = 'condition not met: order.subtotal >= 10000 RUB'
-        if reason is None and not (max(nets, default=_ZERO) > 0):
+        if reason is None and not (bool(nets) and max(nets) > 0):
             reason = "nothing in the basket it applies to"
         if reason is None:
             applies_5 = True

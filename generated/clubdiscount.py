@@ -4014,7 +4014,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         engine.read_codes(event.codes, out)
 
     # What applies, decided on the basket as entered.
-    applies_1 = customer.uses.get('welcome_20', 0) < 1 and (subtotal >= D_200) and (max(nets, default=_ZERO) > 0)
+    applies_1 = customer.uses.get('welcome_20', 0) < 1 and (subtotal >= D_200) and (bool(nets) and max(nets) > 0)
 
     # Discounts, in program order.
     # A tuple, as the record keeps it: `() + (name,)` is the constant itself, no new object.
@@ -4033,7 +4033,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         applied_offers += ('welcome_20',)
         customer.uses['welcome_20'] = customer.uses.get('welcome_20', 0) + 1
     out.total = total
-    out.paid = total - redeemed
+    out.paid = total  # no points to pay with: `redeemed` stays zero
 
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),

@@ -4053,7 +4053,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         applied_offers += ('card_issue',)
         customer.uses['card_issue'] = customer.uses.get('card_issue', 0) + 1
     out.total = total
-    out.paid = total - redeemed
+    out.paid = total  # no points to pay with: `redeemed` stays zero
 
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread).

@@ -4037,7 +4037,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             out.discounts.append(('lenses', taken))
         out.applied.append('lenses')
     out.total = total
-    out.paid = total - redeemed
+    out.paid = total  # no points to pay with: `redeemed` stays zero
     kept_stamps: TillStamps = ()  # per card that gave stamps, what a return takes back
 
     # Stamps on lenses.

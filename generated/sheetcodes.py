@@ -4049,7 +4049,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     applies_1 = False
     if 'sheet0115' in entered:  # Engine.offer_refusal, in its order
         reason = engine.use_refusal(state, customer, OFFER_1, at)
-        if reason is None and not (max(nets, default=_ZERO) > 0):
+        if reason is None and not (bool(nets) and max(nets) > 0):
             reason = "nothing in the basket it applies to"
         if reason is None:
             applies_1 = True
@@ -4058,7 +4058,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     applies_2 = False
     if 'sheet0131' in entered:  # Engine.offer_refusal, in its order
         reason = engine.use_refusal(state, customer, OFFER_2, at)
-        if reason is None and not (max(nets, default=_ZERO) > 0):
+        if reason is None and not (bool(nets) and max(nets) > 0):
             reason = "nothing in the basket it applies to"
         if reason is None:
             applies_2 = True
@@ -4067,7 +4067,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     applies_3 = False
     if 'sheet0215' in entered:  # Engine.offer_refusal, in its order
         reason = engine.use_refusal(state, customer, OFFER_3, at)
-        if reason is None and not (max(nets, default=_ZERO) > 0):
+        if reason is None and not (bool(nets) and max(nets) > 0):
             reason = "nothing in the basket it applies to"
         if reason is None:
             applies_3 = True
@@ -4149,7 +4149,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # SHEET0131: chosen or not by best of SHEET0115, SHEET0131, SHEET0215, above
     # SHEET0215: chosen or not by best of SHEET0115, SHEET0131, SHEET0215, above
     out.total = total
-    out.paid = total - redeemed
+    out.paid = total  # no points to pay with: `redeemed` stays zero
 
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),

@@ -4013,7 +4013,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         engine.read_codes(event.codes, out)
 
     # What applies, decided on the basket as entered.
-    applies_1 = (subtotal > D_10000) and (max(nets, default=_ZERO) > 0)
+    applies_1 = (subtotal > D_10000) and (bool(nets) and max(nets) > 0)
 
     # Discounts, in program order.
     # A tuple, as the record keeps it: `() + (name,)` is the constant itself, no new object.
@@ -4031,7 +4031,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         out.applied.append('big_purchase')
         applied_offers += ('big_purchase',)
     out.total = total
-    out.paid = total - redeemed
+    out.paid = total  # no points to pay with: `redeemed` stays zero
 
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),

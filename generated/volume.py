@@ -4052,7 +4052,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             note = engine.next_step_note(SCALE_1, value)
             if note is not None:
                 out.notes.append(note)
-    out.paid = total - redeemed
+    out.paid = total  # no points to pay with: `redeemed` stays zero
 
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),
