@@ -2198,8 +2198,52 @@ def purchase_time(kept: PurchaseRecord | TillRecord) -> _dt.datetime:
     return kept[0] if isinstance(kept, tuple) else kept.at
 
 
+class _SharedEmptyDict(dict[Any, Any]):
+    """The one empty dict every customer holds, until it writes its own, for each
+    container only some programs fill (points, tiers, cards, coupons...): a customer
+    of a program without them does not carry seven empty containers, each allocated
+    with it and walked by every full garbage collection for as long as it is kept.
+    Reads see an empty dict; a write is refused (CustomerState.made gives the
+    customer its own first), so a forgotten write fails instead of reaching every
+    customer. A copy is this very object."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the shared empty container of customers: write to CustomerState.made(name)")
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = pop = popitem = clear = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_shared_empty_dict, ())
+
+
+class _SharedEmptyList(list[Any]):
+    """The same for a list (see _SharedEmptyDict)."""
+
+    _refuse = _SharedEmptyDict._refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_shared_empty_list, ())
+
+
+_SHARED_EMPTY_DICT = _SharedEmptyDict()
+_SHARED_EMPTY_LIST = _SharedEmptyList()
+
+
+def _shared_empty_dict() -> dict[Any, Any]:
+    return _SHARED_EMPTY_DICT
+
+
+def _shared_empty_list() -> list[Any]:
+    return _SHARED_EMPTY_LIST
+
+
 @dataclass(slots=True)
 class CustomerState:
+    """Every container but `seen` and `purchases` (which every purchase writes) starts
+    as the shared empty one (_SharedEmptyDict): read it as it is, and write through
+    `made(name)`."""
+
     id: str
     signed_up: _dt.datetime | None = None
     birth_date: _dt.date | None = None
@@ -2209,18 +2253,18 @@ class CustomerState:
     last_visit: _dt.datetime | None = None
     last_event_at: _dt.datetime | None = None
     seen: dict[str, _dt.datetime] = field(default_factory=dict)
-    wallets: dict[str, Ledger] = field(default_factory=dict)
+    wallets: dict[str, Ledger] = field(default_factory=_shared_empty_dict)
     tier: int = -1
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[Dated] = field(default_factory=list)  # in time order (engine.add_tier_entry)
-    months: dict[str, Decimal] = field(default_factory=dict)
+    tier_entries: list[Dated] = field(default_factory=_shared_empty_list)  # in time order (engine.add_tier_entry)
+    months: dict[str, Decimal] = field(default_factory=_shared_empty_dict)
     credited_through: str = ""
-    scale_entries: dict[str, list[Dated]] = field(default_factory=dict)  # each in time order, as tier_entries
-    cards: dict[str, CardState] = field(default_factory=dict)
-    coupons: list[Holding] = field(default_factory=list)
-    uses: dict[str, int] = field(default_factory=dict)  # offers with a limit only (OfferSpec.counts_uses)
+    scale_entries: dict[str, list[Dated]] = field(default_factory=_shared_empty_dict)  # each in time order, as tier_entries
+    cards: dict[str, CardState] = field(default_factory=_shared_empty_dict)
+    coupons: list[Holding] = field(default_factory=_shared_empty_list)
+    uses: dict[str, int] = field(default_factory=_shared_empty_dict)  # offers with a limit only (OfferSpec.counts_uses)
     purchases: dict[str, PurchaseRecord | TillRecord] = field(default_factory=dict)  # oldest first
     # Not state: until this instant no refund record or event id is old enough to drop
     # (Engine.forget). Worked out again after a load; never saved or compared.
@@ -2231,6 +2275,18 @@ class CustomerState:
     tier_sum: WindowSum | None = field(default=None, compare=False, repr=False)
     # Not state: the same per scale with a window (Engine.scale_prior), made on first use.
     scale_sums: dict[str, WindowSum] | None = field(default=None, compare=False, repr=False)
+
+    def made(self, name: str) -> Any:
+        """The container `name`, the customer's own, for a write: an empty one of its
+        own first if it still holds the shared one."""
+        value = getattr(self, name)
+        if value is _SHARED_EMPTY_DICT:
+            value = {}
+            setattr(self, name, value)
+        elif value is _SHARED_EMPTY_LIST:
+            value = []
+            setattr(self, name, value)
+        return value
 
 
 @dataclass(slots=True)
@@ -2384,7 +2440,7 @@ def add_tier_entry(customer: CustomerState, at: _dt.datetime, value: Decimal) ->
     """add_dated on the customer's tier window, keeping its running sum when it is known
     (CustomerState.tier_sum): a purchase adds to the sum instead of the next upgrade
     summing the window again."""
-    customer.tier_sum = add_to_window(customer.tier_entries, customer.tier_sum, at, value)
+    customer.tier_sum = add_to_window(customer.made("tier_entries"), customer.tier_sum, at, value)
 
 
 # ------------------------------------------------------------------ the engine
@@ -2508,7 +2564,7 @@ class Engine:
     def ledger(self, customer: CustomerState, wallet: str) -> Ledger:
         ledger = customer.wallets.get(wallet)
         if ledger is None:
-            ledger = customer.wallets[wallet] = Ledger()
+            ledger = customer.made("wallets")[wallet] = Ledger()
         return ledger
 
     def quantize_points(self, wallet: WalletSpec, amount: Decimal) -> Decimal:
@@ -2939,7 +2995,7 @@ class Engine:
                 self.upgrade(customer, at)
         if self.monthly:
             key = month_key(at)
-            customer.months[key] = customer.months.get(key, _ZERO) + spend
+            customer.made("months")[key] = customer.months.get(key, _ZERO) + spend
         points_before = self.ledger_earned(out, tiers.wallet if tiers else None)
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
@@ -3102,7 +3158,7 @@ class Engine:
             out.applied.append(chosen.name)
             if isinstance(chosen, OfferSpec):
                 if chosen.counts_uses:
-                    customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
+                    customer.made("uses")[chosen.name] = customer.uses.get(chosen.name, 0) + 1
                 if chosen.kind == "code":
                     state.code_uses[chosen.name] = state.code_uses.get(chosen.name, 0) + 1
                     out.notes.append(f"code {chosen.name} applied")
@@ -3190,7 +3246,7 @@ class Engine:
         if sums is None:
             sums = customer.scale_sums = {}
         kept, total = self.window_total(entries, sums.get(scale.name), scale.window, at)
-        customer.scale_entries[scale.name] = kept
+        customer.made("scale_entries")[scale.name] = kept
         sums[scale.name] = (kept, len(kept), total)
         return total
 
@@ -3202,7 +3258,7 @@ class Engine:
         record.scale_values[scale.name] = value
         self.scale_prior(scale, customer, at)
         sums = customer.scale_sums
-        entries = customer.scale_entries.setdefault(scale.name, [])
+        entries = customer.made("scale_entries").setdefault(scale.name, [])
         if sums is None:  # nothing counted yet: the next purchase sums its window
             add_dated(entries, at, value)
         else:
@@ -3402,14 +3458,14 @@ class Engine:
     def issue_coupon(self, customer: CustomerState, name: str, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord | None) -> None:
         coupon = self.sources_by_name[name]
         expires = self.add(at, coupon.valid_for) if coupon.valid_for is not None else None
-        customer.coupons.append(Holding(name, at, expires, coupon.uses, event_id))
+        customer.made("coupons").append(Holding(name, at, expires, coupon.uses, event_id))
         out.coupons_issued.append(name)
         if record is not None:
             record.coupons.append(name)
 
     def stamp(self, customer: CustomerState, event_id: str, basket: Basket, ctx: Context, free_units: dict[str, list[int]], at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
         for card_spec in self.cards:
-            card = customer.cards.setdefault(card_spec.name, CardState())
+            card = customer.made("cards").setdefault(card_spec.name, CardState())
             if card_spec.when is not None and not card_spec.when(ctx):
                 continue
             free = free_units.get(card_spec.name, [0] * len(basket.lines))
@@ -3568,7 +3624,7 @@ class Engine:
                         counted += Decimal(units) if scale.base_kind == "quantity" else units * record.lines[index][2]
             else:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
+            add_dated(customer.made("scale_entries").setdefault(name, []), record.at, -counted)
         if record.stamps:
             everything = fraction is _ALL or fraction == 1  # `is` first: comparing a Fraction is a Python call
             # The money's share, read by a card counting money on a part returned only.
@@ -3732,7 +3788,7 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         record.coupons = list(rec["coupons"])
         record.scale_values = {k: Decimal(v) for k, v in rec["scale_values"].items()}
     birth = data["birth_date"]
-    return CustomerState(
+    customer = CustomerState(
         id=data["id"],
         signed_up=_persist_parse_time(data["signed_up"], zone),
         birth_date=None if birth is None else _dt.date.fromisoformat(birth),
@@ -3742,26 +3798,36 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         last_visit=_persist_parse_time(data["last_visit"], zone),
         last_event_at=_persist_parse_time(data["last_event_at"], zone),
         seen={key: _dt.datetime.fromisoformat(value).astimezone(zone) for key, value in data["seen"].items()},
-        wallets={name: Ledger.from_json(ledger) for name, ledger in data["wallets"].items()},
         tier=data["tier"],
         tier_manual=data["tier_manual"],
         reviewed_at=_persist_parse_time(data["reviewed_at"], zone),
         demoted_steps=data["demoted_steps"],
-        tier_entries=_persist_dated(_persist_parse_entries(data["tier_entries"], zone)),
-        months={key: Decimal(value) for key, value in data["months"].items()},
         credited_through=data["credited_through"],
-        scale_entries={name: _persist_dated(_persist_parse_entries(rows, zone)) for name, rows in data["scale_entries"].items()},
-        cards={
-            name: CardState(_persist_parse_entries(card["entries"], zone, int), Decimal(card["remainder"]), card["rewards"])
-            for name, card in data["cards"].items()
-        },
-        coupons=[
-            Holding(name, _dt.datetime.fromisoformat(issued).astimezone(zone), _persist_parse_time(expires, zone), uses, source)
-            for name, issued, expires, uses, source in data["coupons"]
-        ],
-        uses=dict(data["uses"]),
         purchases=purchases,
     )
+    # Only the containers the saved customer has are its own; the others stay the
+    # shared empty ones, as for a new customer.
+    if data["wallets"]:
+        customer.wallets = {name: Ledger.from_json(ledger) for name, ledger in data["wallets"].items()}
+    if data["tier_entries"]:
+        customer.tier_entries = _persist_dated(_persist_parse_entries(data["tier_entries"], zone))
+    if data["months"]:
+        customer.months = {key: Decimal(value) for key, value in data["months"].items()}
+    if data["scale_entries"]:
+        customer.scale_entries = {name: _persist_dated(_persist_parse_entries(rows, zone)) for name, rows in data["scale_entries"].items()}
+    if data["cards"]:
+        customer.cards = {
+            name: CardState(_persist_parse_entries(card["entries"], zone, int), Decimal(card["remainder"]), card["rewards"])
+            for name, card in data["cards"].items()
+        }
+    if data["coupons"]:
+        customer.coupons = [
+            Holding(name, _dt.datetime.fromisoformat(issued).astimezone(zone), _persist_parse_time(expires, zone), uses, source)
+            for name, issued, expires, uses, source in data["coupons"]
+        ]
+    if data["uses"]:
+        customer.uses = dict(data["uses"])
+    return customer
 
 
 def state_to_json(state: State) -> dict[str, Any]:

@@ -100,7 +100,7 @@ def add_tier_entry(customer: CustomerState, at: _dt.datetime, value: Decimal) ->
     """add_dated on the customer's tier window, keeping its running sum when it is known
     (CustomerState.tier_sum): a purchase adds to the sum instead of the next upgrade
     summing the window again."""
-    customer.tier_sum = add_to_window(customer.tier_entries, customer.tier_sum, at, value)
+    customer.tier_sum = add_to_window(customer.made("tier_entries"), customer.tier_sum, at, value)
 
 
 # ------------------------------------------------------------------ the engine
@@ -224,7 +224,7 @@ class Engine:
     def ledger(self, customer: CustomerState, wallet: str) -> Ledger:
         ledger = customer.wallets.get(wallet)
         if ledger is None:
-            ledger = customer.wallets[wallet] = Ledger()
+            ledger = customer.made("wallets")[wallet] = Ledger()
         return ledger
 
     def quantize_points(self, wallet: WalletSpec, amount: Decimal) -> Decimal:
@@ -655,7 +655,7 @@ class Engine:
                 self.upgrade(customer, at)
         if self.monthly:
             key = month_key(at)
-            customer.months[key] = customer.months.get(key, _ZERO) + spend
+            customer.made("months")[key] = customer.months.get(key, _ZERO) + spend
         points_before = self.ledger_earned(out, tiers.wallet if tiers else None)
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
@@ -818,7 +818,7 @@ class Engine:
             out.applied.append(chosen.name)
             if isinstance(chosen, OfferSpec):
                 if chosen.counts_uses:
-                    customer.uses[chosen.name] = customer.uses.get(chosen.name, 0) + 1
+                    customer.made("uses")[chosen.name] = customer.uses.get(chosen.name, 0) + 1
                 if chosen.kind == "code":
                     state.code_uses[chosen.name] = state.code_uses.get(chosen.name, 0) + 1
                     out.notes.append(f"code {chosen.name} applied")
@@ -906,7 +906,7 @@ class Engine:
         if sums is None:
             sums = customer.scale_sums = {}
         kept, total = self.window_total(entries, sums.get(scale.name), scale.window, at)
-        customer.scale_entries[scale.name] = kept
+        customer.made("scale_entries")[scale.name] = kept
         sums[scale.name] = (kept, len(kept), total)
         return total
 
@@ -918,7 +918,7 @@ class Engine:
         record.scale_values[scale.name] = value
         self.scale_prior(scale, customer, at)
         sums = customer.scale_sums
-        entries = customer.scale_entries.setdefault(scale.name, [])
+        entries = customer.made("scale_entries").setdefault(scale.name, [])
         if sums is None:  # nothing counted yet: the next purchase sums its window
             add_dated(entries, at, value)
         else:
@@ -1118,14 +1118,14 @@ class Engine:
     def issue_coupon(self, customer: CustomerState, name: str, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord | None) -> None:
         coupon = self.sources_by_name[name]
         expires = self.add(at, coupon.valid_for) if coupon.valid_for is not None else None
-        customer.coupons.append(Holding(name, at, expires, coupon.uses, event_id))
+        customer.made("coupons").append(Holding(name, at, expires, coupon.uses, event_id))
         out.coupons_issued.append(name)
         if record is not None:
             record.coupons.append(name)
 
     def stamp(self, customer: CustomerState, event_id: str, basket: Basket, ctx: Context, free_units: dict[str, list[int]], at: _dt.datetime, out: Outcome, record: PurchaseRecord) -> None:
         for card_spec in self.cards:
-            card = customer.cards.setdefault(card_spec.name, CardState())
+            card = customer.made("cards").setdefault(card_spec.name, CardState())
             if card_spec.when is not None and not card_spec.when(ctx):
                 continue
             free = free_units.get(card_spec.name, [0] * len(basket.lines))
@@ -1284,7 +1284,7 @@ class Engine:
                         counted += Decimal(units) if scale.base_kind == "quantity" else units * record.lines[index][2]
             else:
                 counted = base * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-            add_dated(customer.scale_entries.setdefault(name, []), record.at, -counted)
+            add_dated(customer.made("scale_entries").setdefault(name, []), record.at, -counted)
         if record.stamps:
             everything = fraction is _ALL or fraction == 1  # `is` first: comparing a Fraction is a Python call
             # The money's share, read by a card counting money on a part returned only.

@@ -110,7 +110,7 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         record.coupons = list(rec["coupons"])
         record.scale_values = {k: Decimal(v) for k, v in rec["scale_values"].items()}
     birth = data["birth_date"]
-    return CustomerState(
+    customer = CustomerState(
         id=data["id"],
         signed_up=_persist_parse_time(data["signed_up"], zone),
         birth_date=None if birth is None else _dt.date.fromisoformat(birth),
@@ -120,26 +120,36 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         last_visit=_persist_parse_time(data["last_visit"], zone),
         last_event_at=_persist_parse_time(data["last_event_at"], zone),
         seen={key: _dt.datetime.fromisoformat(value).astimezone(zone) for key, value in data["seen"].items()},
-        wallets={name: Ledger.from_json(ledger) for name, ledger in data["wallets"].items()},
         tier=data["tier"],
         tier_manual=data["tier_manual"],
         reviewed_at=_persist_parse_time(data["reviewed_at"], zone),
         demoted_steps=data["demoted_steps"],
-        tier_entries=_persist_dated(_persist_parse_entries(data["tier_entries"], zone)),
-        months={key: Decimal(value) for key, value in data["months"].items()},
         credited_through=data["credited_through"],
-        scale_entries={name: _persist_dated(_persist_parse_entries(rows, zone)) for name, rows in data["scale_entries"].items()},
-        cards={
-            name: CardState(_persist_parse_entries(card["entries"], zone, int), Decimal(card["remainder"]), card["rewards"])
-            for name, card in data["cards"].items()
-        },
-        coupons=[
-            Holding(name, _dt.datetime.fromisoformat(issued).astimezone(zone), _persist_parse_time(expires, zone), uses, source)
-            for name, issued, expires, uses, source in data["coupons"]
-        ],
-        uses=dict(data["uses"]),
         purchases=purchases,
     )
+    # Only the containers the saved customer has are its own; the others stay the
+    # shared empty ones, as for a new customer.
+    if data["wallets"]:
+        customer.wallets = {name: Ledger.from_json(ledger) for name, ledger in data["wallets"].items()}
+    if data["tier_entries"]:
+        customer.tier_entries = _persist_dated(_persist_parse_entries(data["tier_entries"], zone))
+    if data["months"]:
+        customer.months = {key: Decimal(value) for key, value in data["months"].items()}
+    if data["scale_entries"]:
+        customer.scale_entries = {name: _persist_dated(_persist_parse_entries(rows, zone)) for name, rows in data["scale_entries"].items()}
+    if data["cards"]:
+        customer.cards = {
+            name: CardState(_persist_parse_entries(card["entries"], zone, int), Decimal(card["remainder"]), card["rewards"])
+            for name, card in data["cards"].items()
+        }
+    if data["coupons"]:
+        customer.coupons = [
+            Holding(name, _dt.datetime.fromisoformat(issued).astimezone(zone), _persist_parse_time(expires, zone), uses, source)
+            for name, issued, expires, uses, source in data["coupons"]
+        ]
+    if data["uses"]:
+        customer.uses = dict(data["uses"])
+    return customer
 
 
 def state_to_json(state: State) -> dict[str, Any]:

@@ -209,8 +209,52 @@ def purchase_time(kept: PurchaseRecord | TillRecord) -> _dt.datetime:
     return kept[0] if isinstance(kept, tuple) else kept.at
 
 
+class _SharedEmptyDict(dict[Any, Any]):
+    """The one empty dict every customer holds, until it writes its own, for each
+    container only some programs fill (points, tiers, cards, coupons...): a customer
+    of a program without them does not carry seven empty containers, each allocated
+    with it and walked by every full garbage collection for as long as it is kept.
+    Reads see an empty dict; a write is refused (CustomerState.made gives the
+    customer its own first), so a forgotten write fails instead of reaching every
+    customer. A copy is this very object."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the shared empty container of customers: write to CustomerState.made(name)")
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = pop = popitem = clear = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_shared_empty_dict, ())
+
+
+class _SharedEmptyList(list[Any]):
+    """The same for a list (see _SharedEmptyDict)."""
+
+    _refuse = _SharedEmptyDict._refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_shared_empty_list, ())
+
+
+_SHARED_EMPTY_DICT = _SharedEmptyDict()
+_SHARED_EMPTY_LIST = _SharedEmptyList()
+
+
+def _shared_empty_dict() -> dict[Any, Any]:
+    return _SHARED_EMPTY_DICT
+
+
+def _shared_empty_list() -> list[Any]:
+    return _SHARED_EMPTY_LIST
+
+
 @dataclass(slots=True)
 class CustomerState:
+    """Every container but `seen` and `purchases` (which every purchase writes) starts
+    as the shared empty one (_SharedEmptyDict): read it as it is, and write through
+    `made(name)`."""
+
     id: str
     signed_up: _dt.datetime | None = None
     birth_date: _dt.date | None = None
@@ -220,18 +264,18 @@ class CustomerState:
     last_visit: _dt.datetime | None = None
     last_event_at: _dt.datetime | None = None
     seen: dict[str, _dt.datetime] = field(default_factory=dict)
-    wallets: dict[str, Ledger] = field(default_factory=dict)
+    wallets: dict[str, Ledger] = field(default_factory=_shared_empty_dict)
     tier: int = -1
     tier_manual: bool = False
     reviewed_at: _dt.datetime | None = None
     demoted_steps: int = 0
-    tier_entries: list[Dated] = field(default_factory=list)  # in time order (engine.add_tier_entry)
-    months: dict[str, Decimal] = field(default_factory=dict)
+    tier_entries: list[Dated] = field(default_factory=_shared_empty_list)  # in time order (engine.add_tier_entry)
+    months: dict[str, Decimal] = field(default_factory=_shared_empty_dict)
     credited_through: str = ""
-    scale_entries: dict[str, list[Dated]] = field(default_factory=dict)  # each in time order, as tier_entries
-    cards: dict[str, CardState] = field(default_factory=dict)
-    coupons: list[Holding] = field(default_factory=list)
-    uses: dict[str, int] = field(default_factory=dict)  # offers with a limit only (OfferSpec.counts_uses)
+    scale_entries: dict[str, list[Dated]] = field(default_factory=_shared_empty_dict)  # each in time order, as tier_entries
+    cards: dict[str, CardState] = field(default_factory=_shared_empty_dict)
+    coupons: list[Holding] = field(default_factory=_shared_empty_list)
+    uses: dict[str, int] = field(default_factory=_shared_empty_dict)  # offers with a limit only (OfferSpec.counts_uses)
     purchases: dict[str, PurchaseRecord | TillRecord] = field(default_factory=dict)  # oldest first
     # Not state: until this instant no refund record or event id is old enough to drop
     # (Engine.forget). Worked out again after a load; never saved or compared.
@@ -242,6 +286,18 @@ class CustomerState:
     tier_sum: WindowSum | None = field(default=None, compare=False, repr=False)
     # Not state: the same per scale with a window (Engine.scale_prior), made on first use.
     scale_sums: dict[str, WindowSum] | None = field(default=None, compare=False, repr=False)
+
+    def made(self, name: str) -> Any:
+        """The container `name`, the customer's own, for a write: an empty one of its
+        own first if it still holds the shared one."""
+        value = getattr(self, name)
+        if value is _SHARED_EMPTY_DICT:
+            value = {}
+            setattr(self, name, value)
+        elif value is _SHARED_EMPTY_LIST:
+            value = []
+            setattr(self, name, value)
+        return value
 
 
 @dataclass(slots=True)
