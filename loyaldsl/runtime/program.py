@@ -12,7 +12,7 @@ from typing import Any
 
 from .dicts import event_from_dict
 from .engine import Engine
-from .model import Event, Purchase
+from .model import Event, Purchase, Refund
 from .outcome import CustomerReport, Outcome
 from .persist import state_from_json, state_to_json
 from .spec import ProgramSpec
@@ -50,6 +50,8 @@ class CompiledProgram:
                 out = path(self.engine, state, event)  # type: ignore[arg-type]  # a Purchase (typing.cast is a call)
                 if out is not None:
                     return out
+            return self.engine.process(state, event)  # type: ignore[arg-type]
+        if kind is Refund:  # before the Mapping test, which asks the ABC
             return self.engine.process(state, event)  # type: ignore[arg-type]
         if isinstance(event, Mapping):
             return self.process(state, event_from_dict(event, self.engine.zone))
