@@ -4079,13 +4079,13 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal
-    lines_1 = [i for i, line in enumerate(lines) if line.category in {'burritos', 'drinks'}]
     if event.codes:  # none is this program's: each is refused
         engine.read_codes(event.codes, out)
 
     # What applies, decided on the basket as entered.
     card_1 = customer.cards.get('free_item')
-    applies_1 = card_1 is not None and card_1.rewards > 0 and bool(lines_1)
+    # Its lines are listed only when a free item waits (nothing else reads the list).
+    applies_1 = card_1 is not None and card_1.rewards > 0 and bool(lines_1 := [i for i, line in enumerate(lines) if line.category in {'burritos', 'drinks'}])
 
     # Discounts, in program order.
     # A tuple, as the record keeps it: `() + (name,)` is the constant itself, no new object.

@@ -4079,12 +4079,12 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal
-    lines_1 = [i for i, line in enumerate(lines) if line.category == 'lenses']
     if event.codes:  # none is this program's: each is refused
         engine.read_codes(event.codes, out)
 
     # What applies, decided on the basket as entered.
-    applies_1 = card_1 is not None and card_1.rewards > 0 and bool(lines_1)
+    # Its lines are listed only when a free item waits (nothing else reads the list).
+    applies_1 = card_1 is not None and card_1.rewards > 0 and bool(lines_1 := [i for i, line in enumerate(lines) if line.category == 'lenses'])
     free_1: list[int] | None = None  # units its free item made free: they earn no stamps
 
     # Discounts, in program order.

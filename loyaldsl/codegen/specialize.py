@@ -205,6 +205,9 @@ class PurchasePlan:
     codes: tuple[OfferStep, ...] = ()  # the steps that are codes
     choose_at: dict[str, tuple[str, ...]] = attrs.field(factory=dict)  # group member -> the flags its group chooses on there
     present: tuple[tuple[str, str], ...] = ()  # (local, flag): what `not with` reads, kept before any drop
+    # Index lists only a card's free item reads (var -> expression): made by the card's
+    # own test once a free item waits, not on every purchase.
+    made_by_cards: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def exclusions(self) -> tuple[OfferStep, ...]:
@@ -285,9 +288,13 @@ class _Planner:
         # reads none, and a test for something to discount on every line reads nets.
         written = " ".join(expressions_in((steps, wallets)))
         indexes = tuple(known for known in self.indexes.values() if re.search(rf"\b{known.var}\b", written))
+        rewards = {card.reward_indexes for card in cards}
+        elsewhere = " ".join(expressions_in(([step for step in steps if not isinstance(step, CardStep)], [attrs.evolve(card, reward_indexes="") for card in cards], wallets, deferred)))
+        made_by_cards = {known.var: known.expression for known in indexes if known.var in rewards and not re.search(rf"\b{known.var}\b", elsewhere)}
         return PurchasePlan(
             quantum=quantum,
             indexes=indexes,
+            made_by_cards=made_by_cards,
             steps=tuple(steps),
             cards=cards,
             uses_periods=self.uses_periods,

@@ -472,6 +472,19 @@ def test_a_card_makes_the_line_quantities_only_when_its_free_item_applies():
     assert "\n    quantities = " not in text
 
 
+def test_a_card_lists_its_reward_lines_only_when_a_free_item_waits():
+    """A card is the only reader of its list of reward lines (an offer on the same lines
+    would have to stack with it, and a card in a stacking group keeps the program on
+    the general engine): the card's own test makes the list once a free item waits."""
+    plan = plan_of(
+        HEAD + "stamps coffee_card\n  card of 5\n  stamp 1 per item in category [drinks]\n  when full: free cheapest item in category [drinks], then reset\n"
+    )
+    assert isinstance(plan, PurchasePlan) and plan.made_by_cards == {"lines_1": "[i for i, line in enumerate(lines) if line.category == 'drinks']"}
+    text = (ROOT / "generated" / "lensmaster.py").read_text(encoding="utf-8")
+    assert "card_1.rewards > 0 and bool(lines_1 := [i for i, line in enumerate(lines) if line.category == 'lenses'])" in text
+    assert "\n    lines_1 = " not in text
+
+
 def test_forgetting_does_not_read_the_points_of_a_program_without_any():
     """Engine.forget looks at a customer's ledgers only when the program has points: the
     customer's (cold) dict of them is not read on every thresholds purchase."""
