@@ -2391,8 +2391,9 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _ALL = Fraction(1)  # the share of a purchase a whole return takes back (made once: a Fraction is slow to make)
 # Memory per customer is bounded by time windows, never by the length of the stream:
-# refund records live for the refund window (a year unless the program states one),
-# event ids for a month (an older replay is caught anyway: it comes out of time order).
+# refund records live for the refund window (a year unless the program states one) and
+# at least a month, event ids for a month (an older replay is caught anyway: it comes
+# out of time order). A purchase's id is its record's key, not kept twice.
 _SEEN = _dt.timedelta(days=31)
 _MONTH = _dt.timedelta(days=31)
 _INSTANT = _dt.timedelta(microseconds=1)  # the last instant before a boundary is boundary - _INSTANT
@@ -2464,9 +2465,12 @@ class Engine:
         self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
         # A day longer than the longest the refund window can be, so pruning never
         # drops a record a refund could still reach.
-        self.keep_records = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
-        self.keep_ledger_records = self.keep_records + _MONTH  # a month more, for monthly credits
-        self.keep_longest, self.keep_shortest = max(self.keep_records, _SEEN), min(self.keep_records, _SEEN)  # of records and ids (forget)
+        refund_reach = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
+        self.keep_ledger_records = refund_reach + _MONTH  # a month more, for monthly credits
+        # A purchase's record is also the proof that its event was processed (its id is
+        # not kept a second time in `seen`): so it is kept at least as long as an id.
+        self.keep_records = max(refund_reach, _SEEN)
+        self.keep_longest, self.keep_shortest = self.keep_records, _SEEN  # of records and ids (forget)
         self.round = money_rounder(spec.currency, spec.rounding)
         self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
@@ -2501,7 +2505,7 @@ class Engine:
         kind = event_kind(event)
         out = Outcome(event.id, event.customer, kind, at)
         out.tier_before = out.tier_after = self.tier_name(customer.tier)
-        if event.id in customer.seen:
+        if event.id in customer.seen or event.id in customer.purchases:
             out.status = "replay"
             out.notes.append(f"event {event.id} was already processed; nothing changed")
             return out
@@ -2519,8 +2523,10 @@ class Engine:
             self.refund(state, customer, event, at, out)  # type: ignore[arg-type]
         else:
             self.customer_event(customer, event, at, out)  # type: ignore[arg-type]
-        # Even a refused event is done: replaying it must not run again.
-        customer.seen[event.id] = at
+        # Even a refused event is done: replaying it must not run again. A purchase
+        # whose record is kept is known by its record.
+        if event.id not in customer.purchases:
+            customer.seen[event.id] = at
         customer.last_event_at = at
         out.tier_after = self.tier_name(customer.tier)
         return out
@@ -4087,7 +4093,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     customer = customers.get(event.customer)
     if customer is None:
         customer = customers[event.customer] = CustomerState(event.customer)
-    elif event.id in customer.seen or customer.birth_date is not None or customer.coupons or (customer.last_event_at is not None and at < customer.last_event_at):
+    elif event.id in customer.seen or event.id in customer.purchases or customer.birth_date is not None or customer.coupons or (customer.last_event_at is not None and at < customer.last_event_at):
         return None
     out = Outcome(event.id, event.customer, "purchase", at)
     # The lists this path fills on most purchases, made now: cheaper than Outcome's
@@ -4144,8 +4150,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     customer.orders += 1
     customer.spend += total
     customer.last_visit = at
-    customer.seen[event.id] = at
-    customer.last_event_at = at
+    customer.last_event_at = at  # the record kept stands for the event's id (Engine.process)
     return out
 
 

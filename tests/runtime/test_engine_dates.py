@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loyaldsl.check import check_file
+from loyaldsl.codegen.loader import load_compiled
+from loyaldsl.interpret import interpreter
 from loyaldsl.runtime.engine import Engine
+from loyaldsl.runtime.model import Purchase, PurchaseLine, Refund
 from loyaldsl.runtime.periods import add_duration, start_of_next_month
 from loyaldsl.runtime.spec import DurationSpec, ExpirySpec, ProgramSpec, WalletSpec
 from loyaldsl.runtime.state import CustomerState, PurchaseRecord
@@ -84,9 +91,11 @@ def test_engine_add_covers_every_unit() -> None:
 def test_forget_drops_exactly_what_is_past_its_time(events: list[tuple[int, bool]], window: int) -> None:
     """Engine.forget skips its look until `forget_due`, and drops everything at once
     when the customer's last event is past both windows; what it keeps must still be
-    exactly the refund records inside the refund window and the ids of the last 31
-    days, as if it looked at every entry every time. Each event is a purchase (a record
-    and an id) or not (an id only: a return, a signup), as the engine keeps them."""
+    exactly the refund records inside the refund window (and at least 31 days: a
+    record stands for its purchase's id) and the ids of the last 31 days, as if it
+    looked at every entry every time. Each event is a purchase (a record, its id the
+    key) or not (an id only: a return, a signup), as the engine keeps them; every
+    event of the last 31 days stays known."""
     spec = ProgramSpec("forget", None, "", "RUB", "half-even", "Europe/Moscow", refund_window=DurationSpec(window, "days"))
     engine = Engine(spec)
     customer = CustomerState("ann")
@@ -95,11 +104,35 @@ def test_forget_drops_exactly_what_is_past_its_time(events: list[tuple[int, bool
     for number, (gap, purchase) in enumerate(events):
         at += timedelta(minutes=gap)
         engine.forget(customer, at)
+        assert engine.keep_records == max(timedelta(days=window + 1), timedelta(days=31))
         assert list(customer.purchases) == [name for name, t, bought in made if bought and t >= at - engine.keep_records]
-        assert list(customer.seen) == [name for name, t, _ in made if t >= at - timedelta(days=31)]
+        assert list(customer.seen) == [name for name, t, bought in made if not bought and t >= at - timedelta(days=31)]
+        assert {name for name, t, _ in made if t >= at - timedelta(days=31)} <= customer.seen.keys() | customer.purchases.keys()
         name = f"e{number}"
         if purchase:
             customer.purchases[name] = PurchaseRecord(at, Decimal(0), (), [])
-        customer.seen[name] = at
+        else:
+            customer.seen[name] = at
         customer.last_event_at = at
         made.append((name, at, purchase))
+
+
+@pytest.mark.parametrize("engine_kind", ["interpreter", "compiled"])
+def test_a_purchase_is_known_by_its_record_past_its_refund_window(engine_kind: str) -> None:
+    """A purchase's id is its record's key, not kept a second time among the ids; so
+    the record is kept at least as long as an id (31 days), even where the refund
+    window is shorter (thresholds: 14 days). Twenty days on, a return of it is refused
+    as late, and a repeated delivery of it is still a replay."""
+    checked = check_file(Path(__file__).resolve().parents[2] / "programs" / "thresholds.loyal")
+    engine: Any = interpreter(checked) if engine_kind == "interpreter" else load_compiled(checked)
+    state = engine.new_state()
+    bought = datetime(2026, 3, 10, 12, tzinfo=MSK)
+    purchase = Purchase("p1", "ann", bought, (PurchaseLine("fridge", "appliances", 1, Decimal("12000")),))
+    assert engine.process(state, purchase).paid == Decimal("11400.00")
+    late = engine.process(state, Refund("r1", "ann", bought + timedelta(days=20), "p1"))
+    assert late.status == "rejected" and late.notes == ["purchase p1 is past the refund window"]
+    assert engine.process(state, purchase).status == "replay"
+    customer = state.customers["ann"]
+    assert list(customer.purchases) == ["p1"] and list(customer.seen) == ["r1"]
+    engine.process(state, Refund("r2", "ann", bought + timedelta(days=31, minutes=1), "p9"))  # time passes
+    assert list(customer.purchases) == [] and list(customer.seen) == ["r1", "r2"]
