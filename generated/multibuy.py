@@ -994,18 +994,21 @@ class Ledger:
         gone = _LEDGER_ZERO
         kept: list[Lot] = []
         soonest = _LEDGER_NEVER
+        zone = as_of.tzinfo if not as_of.fold else None
         for lot in self.lots:
             left = lot.remaining
             if left <= 0:
                 continue
             ends = lot.expires_at
             if ends is not None:
-                if _ledger_not_after(ends, as_of):
+                # _ledger_not_after's same-zone case written out, as in `available`:
+                # this runs per lot whenever a lot may have expired.
+                if ends <= as_of if ends.tzinfo is zone and not ends.fold else _ledger_not_after(ends, as_of):
                     gone += left
                     lot.expired += left
                     lot.remaining = _LEDGER_ZERO
                     continue
-                if soonest is _LEDGER_NEVER or not _ledger_not_after(soonest, ends):
+                if soonest is _LEDGER_NEVER or not (soonest <= ends if soonest.tzinfo is zone and ends.tzinfo is zone and not (soonest.fold or ends.fold) else _ledger_not_after(soonest, ends)):
                     soonest = ends
             kept.append(lot)
         if len(kept) != len(self.lots):
@@ -1033,7 +1036,11 @@ class Ledger:
         if points < 0:
             raise ValueError(f"points to spend must not be negative, got {points}")
         self.expire(as_of)
-        spendable = [lot for lot in self.lots if _ledger_is_available(lot, as_of)]  # none expired: just expired
+        zone = as_of.tzinfo if not as_of.fold else None
+        spendable = [  # none expired: just expired; _ledger_is_available written out, as in `available`
+            lot for lot in self.lots
+            if (lot.available_at <= as_of if lot.available_at.tzinfo is zone and not lot.available_at.fold else _ledger_not_after(lot.available_at, as_of))
+        ]
         have = sum([lot.remaining for lot in spendable], _LEDGER_ZERO) - self.debt
         if points > have:
             raise InsufficientPoints(points, have)
@@ -1101,8 +1108,10 @@ class Ledger:
         this, reversing a dropped source is a no-op."""
         _ledger_aware(cutoff)
         dropped = []
+        zone = cutoff.tzinfo if not cutoff.fold else None
         for name, record in self.sources.items():
-            if _ledger_not_after(cutoff, record.at):
+            at = record.at  # _ledger_not_after(cutoff, at), its same-zone case written out
+            if cutoff <= at if at.tzinfo is zone and not at.fold else _ledger_not_after(cutoff, at):
                 # Records are made as a customer's events come, in time order, so the
                 # rest are newer: the look stops here instead of reading every record.
                 # (One dated earlier than its place, a birthday bonus given late, goes

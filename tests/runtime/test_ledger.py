@@ -9,10 +9,10 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from loyaldsl.runtime.ledger import InsufficientPoints, Ledger, Lot, Reversal, _ledger_burn_key, _ledger_in_burn_order
+from loyaldsl.runtime.ledger import _LEDGER_NEVER, InsufficientPoints, Ledger, Lot, Reversal, _ledger_burn_key, _ledger_in_burn_order
 from loyaldsl.runtime.periods import add_days, add_months, start_of_next_month
 
 D = Decimal
@@ -533,6 +533,42 @@ def test_burn_order_by_wall_clock_is_burn_order_by_instant(times: list[tuple[dat
     """The burn order compares wall clocks when it can; it must be the instants' order."""
     lots = [Lot(D(1), D(1), earned, earned, ends, f"p{seq}", "r", seq) for seq, (earned, ends) in enumerate(times)]
     assert _ledger_in_burn_order(lots) == sorted(lots, key=_ledger_burn_key)
+
+
+def instant(t: datetime) -> datetime:
+    return t.astimezone(UTC)
+
+
+@settings(max_examples=200, deadline=None)
+@given(times=LOTS, as_of=TIMES)
+@example(  # 01:30 EDT is before 01:00 EST (the second pass), though its wall clock is later
+    times=[(datetime(2026, 11, 1, 1, 30, tzinfo=NYC), datetime(2026, 11, 1, 1, 30, tzinfo=NYC))],
+    as_of=datetime(2026, 11, 1, 1, 0, tzinfo=NYC, fold=1),
+)
+@example(
+    times=[(datetime(2026, 11, 1, 1, 30, tzinfo=NYC), None), (datetime(2026, 11, 1, 1, 0, tzinfo=NYC, fold=1), None)],
+    as_of=datetime(2026, 11, 1, 1, 15, tzinfo=NYC, fold=1),
+)
+def test_expiry_and_spending_by_wall_clock_are_by_instant(times: list[tuple[datetime, datetime | None]], as_of: datetime) -> None:
+    """`expire`, `burn` and `forget_before` compare wall clocks when both times are in
+    one zone and neither is in a repeated hour's second pass: what they expire, find
+    spendable and keep must be what the instants say."""
+    ledger = Ledger()
+    ledger.lots = [Lot(D(1), D(1), earned, earned, ends, f"p{seq}", "r", seq) for seq, (earned, ends) in enumerate(times)]
+    expiring = [ends is not None and instant(ends) <= instant(as_of) for _, ends in times]
+    assert ledger.expire(as_of) == sum(expiring)
+    left = [ends for (_, ends), gone in zip(times, expiring, strict=True) if not gone and ends is not None]
+    floor = ledger.expiry_floor
+    assert floor is _LEDGER_NEVER if not left else floor is not _LEDGER_NEVER and floor is not None and instant(floor) == min(map(instant, left))
+    spendable = sum(1 for (earned, _), gone in zip(times, expiring, strict=True) if not gone and instant(earned) <= instant(as_of))
+    with pytest.raises(InsufficientPoints) as refused:
+        ledger.burn(D(spendable + 1), as_of, "spend")
+    assert refused.value.available == spendable
+    sources = Ledger()
+    for seq, (earned, _) in enumerate(sorted(times, key=lambda pair: instant(pair[0]))):
+        sources.earn(D(1), earned, earned, None, f"p{seq}", "r")
+    sources.forget_before(as_of)
+    assert [instant(record.at) for record in sources.sources.values()] == sorted(instant(earned) for earned, _ in times if instant(earned) >= instant(as_of))
 
 
 def test_forget_before_reads_records_in_time_order_and_stops_at_the_first_newer() -> None:
