@@ -2033,10 +2033,33 @@ class CardState:
     # Not state: no stamp on the card lapses before this instant (Engine.lapse_stamps),
     # so most purchases skip working out when the oldest lapses. Never saved or compared.
     lapse_floor: _dt.datetime | None = field(default=None, compare=False, repr=False)
+    # Not state: the stamps on `counted_entries` when it held `counted_length` entries,
+    # so a purchase adds its stamps to the count instead of reading every entry (each a
+    # tuple made on another visit, cold in memory by now). Only ever appended to, but
+    # by remove_stamps, which forgets the count; a new list is counted anew.
+    counted_entries: list[StampEntry] | None = field(default=None, compare=False, repr=False)
+    counted_length: int = field(default=0, compare=False, repr=False)
+    counted_stamps: int = field(default=0, compare=False, repr=False)
 
     @property
     def stamps(self) -> int:
-        return sum(map(_STATE_STAMPS_OF, self.entries))
+        entries = self.entries
+        if self.counted_entries is entries and self.counted_length == len(entries):
+            return self.counted_stamps
+        stamps: int = sum(map(_STATE_STAMPS_OF, entries))
+        self.counted_entries, self.counted_length, self.counted_stamps = entries, len(entries), stamps
+        return stamps
+
+    def add_stamps(self, at: _dt.datetime, given: int, source: str) -> int:
+        """A new entry of `given` stamps; the stamps on the card after it."""
+        entries = self.entries
+        counted = self.counted_entries is entries and self.counted_length == len(entries)
+        entries.append((at, given, source))
+        if not counted:
+            return self.stamps
+        self.counted_length += 1
+        self.counted_stamps += given
+        return self.counted_stamps
 
 
 _STATE_STAMPS_OF = itemgetter(1)  # an entry's stamps
@@ -2249,9 +2272,10 @@ def _shared_empty_list() -> list[Any]:
 
 @dataclass(slots=True)
 class CustomerState:
-    """Every container but `seen` and `purchases` (which every purchase writes) starts
-    as the shared empty one (_SharedEmptyDict): read it as it is, and write through
-    `made(name)`."""
+    """Every container but `purchases` (which every purchase writes) starts as the
+    shared empty one (_SharedEmptyDict): read it as it is, and write through
+    `made(name)`. `seen` too: a purchase's record stands for its id, so only other
+    events (returns, signups...) and cancelled orders write an id there."""
 
     id: str
     signed_up: _dt.datetime | None = None
@@ -2261,7 +2285,7 @@ class CustomerState:
     spend: Decimal = _STATE_ZERO
     last_visit: _dt.datetime | None = None
     last_event_at: _dt.datetime | None = None
-    seen: dict[str, _dt.datetime] = field(default_factory=dict)
+    seen: dict[str, _dt.datetime] = field(default_factory=_shared_empty_dict)
     wallets: dict[str, Ledger] = field(default_factory=_shared_empty_dict)
     tier: int = -1
     tier_manual: bool = False
@@ -2535,7 +2559,7 @@ class Engine:
         # Even a refused event is done: replaying it must not run again. A purchase
         # whose record is kept is known by its record.
         if event.id not in customer.purchases:
-            customer.seen[event.id] = at
+            customer.made("seen")[event.id] = at
         customer.last_event_at = at
         out.tier_after = self.tier_name(customer.tier)
         return out
@@ -2683,7 +2707,8 @@ class Engine:
             # dropped at once, without reading each entry's time. Only this event's id,
             # and record, will be kept, from `at`.
             customer.purchases.clear()
-            customer.seen.clear()
+            if customer.seen:  # else it may be the shared empty one
+                customer.seen.clear()
             customer.forget_due = at + self.keep_shortest
             return
         horizon = at - self.keep_records
@@ -2697,7 +2722,7 @@ class Engine:
             del purchases[oldest]
         seen = customer.seen
         since = at - _SEEN
-        if last is not None and last < since:  # every id is older than a month
+        if seen and last is not None and last < since:  # every id is older than a month
             seen.clear()
         while seen:
             oldest = next(iter(seen))
@@ -3503,7 +3528,7 @@ class Engine:
                 record.stamped[card_spec.name] = stamped
             elif card_spec.stamp_kind == "money":
                 record.stamp_money[card_spec.name] = base
-            card.entries.append((at, given, event_id))
+            card.add_stamps(at, given, event_id)
             record.stamps[card_spec.name] = given
             while card.stamps >= card_spec.size:
                 self.reward(customer, card_spec, card, event_id, at, out, record)
@@ -3524,6 +3549,7 @@ class Engine:
                 card.entries.pop(0)
             else:
                 card.entries[0] = (entry_at, stamps - take, source)
+        card.counted_entries = None  # an entry changed in place: counted anew when read
         return removed
 
     def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord | None) -> None:
@@ -3698,7 +3724,7 @@ class Engine:
             card.rewards -= cards_back
             restored = cards_back * card_spec.size - missing
             if restored > 0:
-                card.entries.append((record.at, restored, "restored"))
+                card.add_stamps(record.at, restored, "restored")
                 card.lapse_floor = None  # an older entry: it may lapse sooner
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))
@@ -3812,7 +3838,6 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         spend=Decimal(data["spend"]),
         last_visit=_persist_parse_time(data["last_visit"], zone),
         last_event_at=_persist_parse_time(data["last_event_at"], zone),
-        seen={key: _dt.datetime.fromisoformat(value).astimezone(zone) for key, value in data["seen"].items()},
         tier=data["tier"],
         tier_manual=data["tier_manual"],
         reviewed_at=_persist_parse_time(data["reviewed_at"], zone),
@@ -3822,6 +3847,8 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
     )
     # Only the containers the saved customer has are its own; the others stay the
     # shared empty ones, as for a new customer.
+    if data["seen"]:
+        customer.seen = {key: _dt.datetime.fromisoformat(value).astimezone(zone) for key, value in data["seen"].items()}
     if data["wallets"]:
         customer.wallets = {name: Ledger.from_json(ledger) for name, ledger in data["wallets"].items()}
     if data["tier_entries"]:
@@ -4090,8 +4117,12 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # make-on-first-use.
     out.earned = []
 
-    # Time has passed since the customer's last event: points expire, tiers are reviewed.
-    engine.settle(customer, at, out)
+    # Time has passed since the customer's last event: Engine.settle's steps that this
+    # program has (a customer with a birthday or coupons went back to the engine above),
+    # each called only when its own first test says it has something to do.
+    if customer.wallets:  # the shared empty dict until the first points
+        engine.expire_wallets(customer, at, out)
+    engine.forget(customer, at)  # it looks at the points' records first
 
     # The basket: each line's net, rounded once, then lowered by each discount.
     lines = event.lines

@@ -165,6 +165,8 @@ class TierPlan:
     metric: str  # spend | visits | points
     immediately: bool  # upgrade right after the purchase counts, before points are earned
     wallet: str | None  # the points a points metric counts
+    review_months: int | None  # months in a review period (None: no review)
+    demote_monthly: bool  # one step down per month without a visit
 
 
 @attrs.frozen
@@ -316,7 +318,8 @@ class _Planner:
         tiers = self.spec.tiers
         if tiers is None:
             return None
-        return TierPlan(tiers.metric, tiers.upgrade == "immediately" and tiers.metric != "points", tiers.wallet)
+        review_months = {"yearly": 12, "quarterly": 3, "monthly": 1}[tiers.review] if tiers.review is not None else None
+        return TierPlan(tiers.metric, tiers.upgrade == "immediately" and tiers.metric != "points", tiers.wallet, review_months, tiers.demote_monthly)
 
     def wallet(self, wallet: WalletSpec, index: int) -> WalletPlan:
         ref = f"WALLET_{index + 1}"

@@ -186,7 +186,7 @@ class Engine:
         # Even a refused event is done: replaying it must not run again. A purchase
         # whose record is kept is known by its record.
         if event.id not in customer.purchases:
-            customer.seen[event.id] = at
+            customer.made("seen")[event.id] = at
         customer.last_event_at = at
         out.tier_after = self.tier_name(customer.tier)
         return out
@@ -334,7 +334,8 @@ class Engine:
             # dropped at once, without reading each entry's time. Only this event's id,
             # and record, will be kept, from `at`.
             customer.purchases.clear()
-            customer.seen.clear()
+            if customer.seen:  # else it may be the shared empty one
+                customer.seen.clear()
             customer.forget_due = at + self.keep_shortest
             return
         horizon = at - self.keep_records
@@ -348,7 +349,7 @@ class Engine:
             del purchases[oldest]
         seen = customer.seen
         since = at - _SEEN
-        if last is not None and last < since:  # every id is older than a month
+        if seen and last is not None and last < since:  # every id is older than a month
             seen.clear()
         while seen:
             oldest = next(iter(seen))
@@ -1154,7 +1155,7 @@ class Engine:
                 record.stamped[card_spec.name] = stamped
             elif card_spec.stamp_kind == "money":
                 record.stamp_money[card_spec.name] = base
-            card.entries.append((at, given, event_id))
+            card.add_stamps(at, given, event_id)
             record.stamps[card_spec.name] = given
             while card.stamps >= card_spec.size:
                 self.reward(customer, card_spec, card, event_id, at, out, record)
@@ -1175,6 +1176,7 @@ class Engine:
                 card.entries.pop(0)
             else:
                 card.entries[0] = (entry_at, stamps - take, source)
+        card.counted_entries = None  # an entry changed in place: counted anew when read
         return removed
 
     def reward(self, customer: CustomerState, card_spec: StampCardSpec, card: CardState, event_id: str, at: _dt.datetime, out: Outcome, record: PurchaseRecord | None) -> None:
@@ -1349,7 +1351,7 @@ class Engine:
             card.rewards -= cards_back
             restored = cards_back * card_spec.size - missing
             if restored > 0:
-                card.entries.append((record.at, restored, "restored"))
+                card.add_stamps(record.at, restored, "restored")
                 card.lapse_floor = None  # an older entry: it may lapse sooner
             out.notes.append(f"{cards_back} free item{'s' if cards_back != 1 else ''} on {name} taken back")
         out.stamps.append((name, -back, card.stamps))

@@ -119,7 +119,6 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
         spend=Decimal(data["spend"]),
         last_visit=_persist_parse_time(data["last_visit"], zone),
         last_event_at=_persist_parse_time(data["last_event_at"], zone),
-        seen={key: _dt.datetime.fromisoformat(value).astimezone(zone) for key, value in data["seen"].items()},
         tier=data["tier"],
         tier_manual=data["tier_manual"],
         reviewed_at=_persist_parse_time(data["reviewed_at"], zone),
@@ -129,6 +128,8 @@ def customer_from_json(data: dict[str, Any], zone: ZoneInfo) -> CustomerState:
     )
     # Only the containers the saved customer has are its own; the others stay the
     # shared empty ones, as for a new customer.
+    if data["seen"]:
+        customer.seen = {key: _dt.datetime.fromisoformat(value).astimezone(zone) for key, value in data["seen"].items()}
     if data["wallets"]:
         customer.wallets = {name: Ledger.from_json(ledger) for name, ledger in data["wallets"].items()}
     if data["tier_entries"]:

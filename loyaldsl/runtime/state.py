@@ -35,10 +35,33 @@ class CardState:
     # Not state: no stamp on the card lapses before this instant (Engine.lapse_stamps),
     # so most purchases skip working out when the oldest lapses. Never saved or compared.
     lapse_floor: _dt.datetime | None = field(default=None, compare=False, repr=False)
+    # Not state: the stamps on `counted_entries` when it held `counted_length` entries,
+    # so a purchase adds its stamps to the count instead of reading every entry (each a
+    # tuple made on another visit, cold in memory by now). Only ever appended to, but
+    # by remove_stamps, which forgets the count; a new list is counted anew.
+    counted_entries: list[StampEntry] | None = field(default=None, compare=False, repr=False)
+    counted_length: int = field(default=0, compare=False, repr=False)
+    counted_stamps: int = field(default=0, compare=False, repr=False)
 
     @property
     def stamps(self) -> int:
-        return sum(map(_STATE_STAMPS_OF, self.entries))
+        entries = self.entries
+        if self.counted_entries is entries and self.counted_length == len(entries):
+            return self.counted_stamps
+        stamps: int = sum(map(_STATE_STAMPS_OF, entries))
+        self.counted_entries, self.counted_length, self.counted_stamps = entries, len(entries), stamps
+        return stamps
+
+    def add_stamps(self, at: _dt.datetime, given: int, source: str) -> int:
+        """A new entry of `given` stamps; the stamps on the card after it."""
+        entries = self.entries
+        counted = self.counted_entries is entries and self.counted_length == len(entries)
+        entries.append((at, given, source))
+        if not counted:
+            return self.stamps
+        self.counted_length += 1
+        self.counted_stamps += given
+        return self.counted_stamps
 
 
 _STATE_STAMPS_OF = itemgetter(1)  # an entry's stamps
@@ -251,9 +274,10 @@ def _shared_empty_list() -> list[Any]:
 
 @dataclass(slots=True)
 class CustomerState:
-    """Every container but `seen` and `purchases` (which every purchase writes) starts
-    as the shared empty one (_SharedEmptyDict): read it as it is, and write through
-    `made(name)`."""
+    """Every container but `purchases` (which every purchase writes) starts as the
+    shared empty one (_SharedEmptyDict): read it as it is, and write through
+    `made(name)`. `seen` too: a purchase's record stands for its id, so only other
+    events (returns, signups...) and cancelled orders write an id there."""
 
     id: str
     signed_up: _dt.datetime | None = None
@@ -263,7 +287,7 @@ class CustomerState:
     spend: Decimal = _STATE_ZERO
     last_visit: _dt.datetime | None = None
     last_event_at: _dt.datetime | None = None
-    seen: dict[str, _dt.datetime] = field(default_factory=dict)
+    seen: dict[str, _dt.datetime] = field(default_factory=_shared_empty_dict)
     wallets: dict[str, Ledger] = field(default_factory=_shared_empty_dict)
     tier: int = -1
     tier_manual: bool = False

@@ -112,7 +112,7 @@ def test_forget_drops_exactly_what_is_past_its_time(events: list[tuple[int, bool
         if purchase:
             customer.purchases[name] = PurchaseRecord(at, Decimal(0), (), [])
         else:
-            customer.seen[name] = at
+            customer.made("seen")[name] = at
         customer.last_event_at = at
         made.append((name, at, purchase))
 

@@ -217,6 +217,9 @@ def _exists(t: datetime) -> bool:
 @given(t=moments, n=st.integers(-1200, 1200))
 def test_add_months_properties(t: datetime, n: int) -> None:
     result = add_months(t, n)
+    if n == 0:  # adding nothing keeps t itself, even a wall time no clock shows (see _periods_wall)
+        assert result is t
+        return
     assert result.tzinfo is t.tzinfo
     assert _exists(result)
     target_day = min(t.day, 28)

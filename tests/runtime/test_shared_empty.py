@@ -23,14 +23,15 @@ from loyaldsl.runtime.persist import state_from_json, state_to_json
 from loyaldsl.runtime.state import CustomerState
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
-CONTAINERS = ("wallets", "tier_entries", "months", "scale_entries", "cards", "coupons", "uses")
+CONTAINERS = ("seen", "wallets", "tier_entries", "months", "scale_entries", "cards", "coupons", "uses")
 
 # Per program: its zone, a basket that reaches what it fills, and the containers its
-# customers own after the story below.
+# customers own after the story below (`seen` for the return's id: a purchase's record
+# stands for its own).
 STORIES = {
-    "thresholds": ("Europe/Moscow", [("fridge", "appliances", 1, "12000")], set()),
-    "lensmaster": ("Europe/Moscow", [("acuvue-oasys", "lenses", 3, "1780")], {"cards"}),
-    "capsboutique": ("Europe/Moscow", [("arabica", "beans", 2, "900")], {"wallets", "tier_entries"}),
+    "thresholds": ("Europe/Moscow", [("fridge", "appliances", 1, "12000")], {"seen"}),
+    "lensmaster": ("Europe/Moscow", [("acuvue-oasys", "lenses", 3, "1780")], {"seen", "cards"}),
+    "capsboutique": ("Europe/Moscow", [("arabica", "beans", 2, "900")], {"seen", "wallets", "tier_entries"}),
 }
 
 
@@ -78,3 +79,20 @@ def test_the_shared_empty_containers_refuse_writes() -> None:
     assert ann.uses == {"welcome": 1} and len(ann.tier_entries) == 1
     assert bob.uses == {} and bob.tier_entries == [] and owned(bob) == set()
     assert ann.made("uses") is ann.uses  # made once, then the customer's own
+
+
+@pytest.mark.parametrize("engine_kind", ["interpreter", "compiled"])
+def test_purchases_alone_keep_no_seen_ids_and_replays_are_still_caught(engine_kind: str) -> None:
+    checked = check_file(PROGRAMS / "thresholds.loyal")
+    engine: Any = interpreter(checked) if engine_kind == "interpreter" else load_compiled(checked)
+    zone = ZoneInfo("Europe/Moscow")
+    state = engine.new_state()
+    start = dt.datetime(2026, 3, 2, 12, tzinfo=zone)
+    basket = (PurchaseLine("fridge", "appliances", 1, Decimal("12000")),)
+    # Forty days apart: each purchase also forgets the ones past their window.
+    for day in (0, 1, 40, 41, 90):
+        engine.process(state, Purchase(f"p{day}", "ann", start + dt.timedelta(days=day), basket))
+    ann = state.customers["ann"]
+    assert owned(ann) == set() and list(ann.purchases) == ["p90"]
+    assert engine.process(state, Purchase("p90", "ann", start + dt.timedelta(days=90), basket)).status == "replay"
+    assert owned(ann) == set()
