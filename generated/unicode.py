@@ -474,6 +474,43 @@ def window_start(t: datetime, kind: str, amount: int = 0) -> datetime | None:
     )
 
 
+def surely_inside(kind: str, amount: int = 0) -> timedelta | None:
+    """A wall-clock span back from t within which every time is surely inside the
+    window (window_start's kinds) that ends at t; None where there is no such span (a
+    calendar window, or a rolling one of a day or less). A time at or after t - span
+    needs no window start worked out by calendar arithmetic. A rolling window of N
+    months reaches back at least as many days as the shortest N consecutive months
+    have (a day clamped to a shorter month only moves its start earlier); a day less
+    covers a start moved forward out of a DST gap, or a zone's offset between them."""
+    if kind == "rolling-days":
+        days = amount
+    elif kind == "rolling-months":
+        days = _periods_fewest_days(amount)
+    else:
+        return None
+    return timedelta(days=days - 1) if days > 1 else None
+
+
+def _periods_fewest_days(months: int) -> int:
+    """Days in the shortest run of `months` consecutive calendar months (a 400-year
+    cycle holds every arrangement of leap years). Worked out once per length."""
+    known = _PERIODS_FEWEST_DAYS.get(months)
+    if known is not None:
+        return known
+    fewest = None
+    for year in range(2000, 2400):
+        for month in range(1, 13):
+            end_year, end_month0 = divmod(month - 1 + months, 12)
+            days = (date(year + end_year, end_month0 + 1, 1) - date(year, month, 1)).days
+            fewest = days if fewest is None or days < fewest else fewest
+    assert fewest is not None
+    _PERIODS_FEWEST_DAYS[months] = fewest
+    return fewest
+
+
+_PERIODS_FEWEST_DAYS: dict[int, int] = {}
+
+
 def previous_calendar_month(t: datetime) -> tuple[datetime, datetime]:
     """(start, end) of the calendar month before t's, end exclusive."""
     _periods_check(t)
@@ -2500,6 +2537,10 @@ class Engine:
         # drops a record a refund could still reach.
         refund_reach = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
         self.keep_ledger_records = refund_reach + _MONTH  # a month more, for monthly credits
+        # How far back an entry of each window is surely inside it (prune_entries).
+        windows = [spec.tiers.window] if spec.tiers is not None else []
+        windows += [source.window for source in spec.sources if isinstance(source, ScaleSpec) and source.window is not None]
+        self.inside_spans = {(window.kind, window.amount): surely_inside(window.kind, window.amount) for window in windows}
         # A purchase's record is also the proof that its event was processed (its id is
         # not kept a second time in `seen`): so it is kept at least as long as an id.
         self.keep_records = max(refund_reach, _SEEN)
@@ -2904,6 +2945,9 @@ class Engine:
             return entries
         if not entries:
             return entries
+        span = self.inside_spans.get((window.kind, window.amount))
+        if span is not None and entries[0][0] >= at - span:
+            return entries  # the oldest entry is surely inside: no start worked out (periods.surely_inside)
         start = window_start(at, window.kind, window.amount)  # not Engine.window_start: a frame less on every purchase
         if start is None or entries[0][0] >= start:
             return entries  # the common case: nothing has left the window
@@ -4183,6 +4227,9 @@ QUANTUM = Decimal('0.001')
 MONEY_MODE = _currency_mode(SPEC.rounding)
 MONEY_ZERO = _ZERO.quantize(QUANTUM)
 WALLET_1 = SPEC.wallets[0]
+WALLET_1_QUANTUM = WALLET_1.quantum  # made once: WalletSpec.quantum makes a Decimal per call
+WALLET_1_PENDING = WALLET_1.pending
+WALLET_1_RATE_1 = (D_10 / D_1)  # earn 10 per 1 KWD of order.paid
 assert SPEC.tiers is not None
 TIER_FACTORS = tuple(tier.multiplier for tier in SPEC.tiers.tiers)
 TIER_NAMES = tuple(tier.name for tier in SPEC.tiers.tiers)  # Engine.tier_name's, read in place
@@ -4273,7 +4320,14 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     factor = _ONE
     for each in factors:
         factor *= each
-    engine.earn(customer, WALLET_1, (total - redeemed) * (D_10 / D_1) * factor, at, event.id, 'earn 10 per 1 KWD of order.paid', out)
+    points = (total - redeemed) * WALLET_1_RATE_1 * factor
+    if points > 0:
+        points = points.quantize(WALLET_1_QUANTUM, ROUND_FLOOR)  # floored to the wallet's precision
+        if points > 0:
+            available_at = add_duration(at, WALLET_1_PENDING.amount, WALLET_1_PENDING.unit) if WALLET_1_PENDING else at
+            ledger = customer.wallets.get('امتیاز') or engine.ledger(customer, 'امتیاز')
+            ledger.add_lot(points, at, available_at, engine.expiry_after_earning(WALLET_1, at), event.id, 'earn 10 per 1 KWD of order.paid')
+            out.earned.append(('امتیاز', points, 'earn 10 per 1 KWD of order.paid', available_at))
 
     # Kept for a return: the lines as sold, and their nets only if a discount took
     # from them (else worked out again when read, as is the deferred discount's spread),

@@ -137,6 +137,7 @@ class EarnStep:
     condition: str | None  # an expression, or None
     amount: str  # an expression: the points before the wallet's rounding
     first_only: bool = False  # on a customer's first purchase only
+    rate: tuple[str, str] | None = None  # (module constant, its expression): points per unit of the base, divided once
 
 
 @attrs.frozen
@@ -339,7 +340,7 @@ class _Planner:
             condition = " and ".join(f"({test})" for test in tests) if len(tests) > 1 else (tests[0] if tests else "True")
             multipliers.append(MultiplierStep(f"{ref}.multipliers[{number}].factor", condition))
         earns = []
-        for earn in wallet.earns:
+        for number, earn in enumerate(wallet.earns, start=1):
             if earn.kind in NOT_PURCHASE_EARNS:
                 continue  # signup, birthday, action, monthly credits: other events or the passing of time, on the engine
             points = self.backend.decimal(earn.points)
@@ -348,6 +349,7 @@ class _Planner:
                 conditions.append(self.expression(earn.when))
             # Points come out floored to the wallet's precision (Engine.earn), so the
             # constants' exponents never show.
+            rate = None
             if earn.kind == "first-purchase":
                 amount = points
             elif earn.kind == "per-visit":
@@ -361,10 +363,12 @@ class _Planner:
                 else:
                     assert earn.rate is not None and wallet.worth is not None
                     per_unit = f"({self.backend.decimal(earn.rate)} / {self.backend.decimal(wallet.worth)})"
-                # Binary operations come parenthesised from the backend: no more needed.
-                amount = f"{self.expression(earn.base)} * {per_unit} * factor"
+                # The engine divides on every purchase; the module once, at import, to
+                # the same Decimal. Binary operations come parenthesised from the backend.
+                rate = (f"{ref}_RATE_{number}", per_unit)
+                amount = f"{self.expression(earn.base)} * {rate[0]} * factor"
             condition = " and ".join(f"({c})" for c in conditions) if len(conditions) > 1 else (conditions[0] if conditions else None)
-            earns.append(EarnStep(earn.label, condition, amount, earn.kind == "first-purchase"))
+            earns.append(EarnStep(earn.label, condition, amount, earn.kind == "first-purchase", rate))
         redeem_base = self.expression(wallet.redeem_base) if wallet.redeem_base is not None else None
         return WalletPlan(ref, wallet.name, index, tuple(earns), redeem_base, tuple(multipliers), wallet.combine)
 

@@ -40,6 +40,7 @@ from .periods import (
     start_of_month,
     start_of_next_month,
     steady_zone,
+    surely_inside,
     whole_months_between,
     window_start,
 )
@@ -127,6 +128,10 @@ class Engine:
         # drops a record a refund could still reach.
         refund_reach = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
         self.keep_ledger_records = refund_reach + _MONTH  # a month more, for monthly credits
+        # How far back an entry of each window is surely inside it (prune_entries).
+        windows = [spec.tiers.window] if spec.tiers is not None else []
+        windows += [source.window for source in spec.sources if isinstance(source, ScaleSpec) and source.window is not None]
+        self.inside_spans = {(window.kind, window.amount): surely_inside(window.kind, window.amount) for window in windows}
         # A purchase's record is also the proof that its event was processed (its id is
         # not kept a second time in `seen`): so it is kept at least as long as an id.
         self.keep_records = max(refund_reach, _SEEN)
@@ -531,6 +536,9 @@ class Engine:
             return entries
         if not entries:
             return entries
+        span = self.inside_spans.get((window.kind, window.amount))
+        if span is not None and entries[0][0] >= at - span:
+            return entries  # the oldest entry is surely inside: no start worked out (periods.surely_inside)
         start = window_start(at, window.kind, window.amount)  # not Engine.window_start: a frame less on every purchase
         if start is None or entries[0][0] >= start:
             return entries  # the common case: nothing has left the window

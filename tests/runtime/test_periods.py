@@ -23,6 +23,7 @@ from loyaldsl.runtime.periods import (
     start_of_next_month,
     start_of_next_year,
     start_of_year,
+    surely_inside,
     whole_months_between,
     window_start,
 )
@@ -249,3 +250,30 @@ def test_add_days_and_month_bounds(t: datetime, n: int) -> None:
     assert start_of_month(t) <= t < start_of_next_month(t)
     assert start_of_year(t) <= t < start_of_next_year(t)
     assert start_of_day(t) <= t
+
+
+@settings(max_examples=200, deadline=None)
+@given(t=moments, kind=st.sampled_from(["rolling-months", "rolling-days"]), amount=st.integers(1, 40),
+       back=st.floats(0, 1), entry_zone=st.sampled_from([None, UTC, NYC]))
+def test_a_time_within_surely_inside_is_inside_the_window(t: datetime, kind: str, amount: int, back: float, entry_zone: tzinfo | None) -> None:
+    """What prune_entries skips on: a time no further back than the span is never
+    before the window's start, whatever the months' lengths, clamped days, DST gaps
+    and repeated hours, or the zone the entry was written in."""
+    span = surely_inside(kind, amount)
+    if span is None:
+        assert kind == "rolling-days" and amount == 1
+        return
+    entry = t - span * back
+    if entry_zone is not None:
+        entry = entry.astimezone(entry_zone)
+    start = window_start(t, kind, amount)
+    assert start is not None and entry >= start
+
+
+def test_surely_inside_spans() -> None:
+    assert surely_inside("rolling-months", 12) == timedelta(days=364)  # 12 months are 365 days at the fewest
+    assert surely_inside("rolling-months", 1) == timedelta(days=27)  # a February
+    assert surely_inside("rolling-days", 30) == timedelta(days=29)
+    assert surely_inside("calendar-year") is None and surely_inside("calendar-month") is None and surely_inside("lifetime") is None
+    # The bound is tight: 28 February 2026 - 12 months is 28 February 2025, 365 days back.
+    assert msk(2026, 2, 28) - timedelta(days=365) == window_start(msk(2026, 2, 28), "rolling-months", 12)
