@@ -3382,17 +3382,18 @@ class Engine:
 
     def next_step_note(self, scale: ScaleSpec, value: Decimal) -> str | None:
         """The nudge toward the first step of `scale` that `value` has not reached."""
-        for band, beyond, what in self.step_notes[scale.name]:
-            if band_reached(band, value):
+        for threshold, inclusive, beyond, what in self.step_notes[scale.name]:
+            if value >= threshold if inclusive else value > threshold:  # band_reached, written out
                 continue
-            need = band.threshold - value + beyond
+            need = threshold - value + beyond
             if scale.base_kind == "quantity":
                 return f"{int(need)} more item{'s' if need != 1 else ''} {what}"
             return f"{format_money(need, self.spec.currency)} more {what}"
         return None
 
-    def _step_notes(self, scale: ScaleSpec) -> list[tuple[Band, Decimal, str]]:
-        """Per step of `scale`, in order: how far past the edge counts as reaching it (0
+    def _step_notes(self, scale: ScaleSpec) -> list[tuple[Decimal, bool, Decimal, str]]:
+        """Per step of `scale`, in order: its edge, whether the edge itself reaches it,
+        how far past the edge counts as reaching it (0
         for `from`, one unit or item for `over`) and the note's words after the amount.
         Worked out once: a scale's note is written on every purchase it sees."""
         unit = _ONE if scale.base_kind == "quantity" else self.money_step
@@ -3400,7 +3401,7 @@ class Engine:
         for band in self.scale_steps[scale.name]:
             rate = f"{(band.rate * 100).normalize():f}%"
             what = f"the part above {band.threshold:,} gets {rate} off" if scale.marginal else f"gets {rate} off"
-            notes.append((band, _ZERO if band.inclusive else unit, f"{what} ({scale.name})"))
+            notes.append((band.threshold, band.inclusive, _ZERO if band.inclusive else unit, f"{what} ({scale.name})"))
         return notes
 
     def use_coupon(self, customer: CustomerState, name: str) -> None:
