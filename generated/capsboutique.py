@@ -1811,6 +1811,21 @@ def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[i
     return out
 
 
+def take_percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]) -> Decimal:
+    """take_off(nets, percent_of_lines(...)) in one pass over the lines it is on, with
+    no list of per-line amounts: the purchase path's most common discount."""
+    taken = ZERO
+    for i in indexes:
+        net = nets[i]
+        amount = rounder(net * fraction)
+        if amount > net:
+            amount = net
+        if amount > 0:
+            nets[i] = net - amount
+            taken += amount
+    return taken
+
+
 def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
     base = sum((nets[i] for i in indexes), ZERO)
@@ -4414,8 +4429,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     group_1_done = False  # best of order_volume, SKIDKA30
     if applies_1:
         taken = _ZERO
-        per_line = percent_of_lines(D_0_15, nets, lines_1, round_money)
-        step_taken = take_off(nets, per_line)
+        step_taken = take_percent_of_lines(D_0_15, nets, lines_1, round_money)
         nets_lowered = True
         total -= step_taken
         taken += step_taken
@@ -4450,42 +4464,61 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         applied_offers += ('mug_for_1_ruble',)
     if (applies_4 or applies_5) and not group_1_done:  # best of order_volume, SKIDKA30: it chooses now
         group_1_done = True
-        chosen, best = "", None
-        before_nets, before_total = list(nets), total
-        kept = (before_nets, before_total, _ZERO)  # the best trial's lines, total and discount
-        if applies_4:  # a trial, undone after
-            rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
-            taken = _ZERO
-            if rate:
-                taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+        # Tried only when several apply: one alone is chosen as it is, with nothing to undo.
+        tried = applies_4 and applies_5
+        if tried:
+            chosen, best = "", None
+            before_nets, before_total = list(nets), total
+            kept = (before_nets, before_total, _ZERO)  # the best trial's lines, total and discount
+            if applies_4:  # a trial, undone after
+                rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
+                taken = _ZERO
+                if rate:
+                    taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+                    nets_lowered = True
+                    total -= taken
+                if best is None or taken > best:
+                    chosen, best, kept = 'order_volume', taken, (list(nets), total, taken)
+                nets[:] = before_nets
+                total = before_total
+            if applies_5:  # a trial, undone after
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
                 nets_lowered = True
-                total -= taken
-            if best is None or taken > best:
-                chosen, best, kept = 'order_volume', taken, (list(nets), total, taken)
-            nets[:] = before_nets
-            total = before_total
-        if applies_5:  # a trial, undone after
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            nets_lowered = True
-            total -= step_taken
-            taken += step_taken
-            if best is None or taken > best:
-                chosen, best, kept = 'SKIDKA30', taken, (list(nets), total, taken)
-            nets[:] = before_nets
-            total = before_total
-        kept_nets, total, taken = kept  # the chosen one's trial is its discount
-        nets[:] = kept_nets
+                total -= step_taken
+                taken += step_taken
+                if best is None or taken > best:
+                    chosen, best, kept = 'SKIDKA30', taken, (list(nets), total, taken)
+                nets[:] = before_nets
+                total = before_total
+            kept_nets, total, taken = kept  # the chosen one's trial is its discount
+            nets[:] = kept_nets
+        else:
+            chosen = 'order_volume' if applies_4 else 'SKIDKA30' if applies_5 else ""
         if applies_4 and chosen != 'order_volume':
             engine.refuse(out, 'order_volume', chosen + ' gives more (best of order_volume, SKIDKA30)', 'order_volume', verb="not applied")
         if applies_5 and chosen != 'SKIDKA30':
             engine.refuse(out, 'SKIDKA30', chosen + ' gives more (best of order_volume, SKIDKA30)', 'code SKIDKA30', verb="not applied")
         if chosen == 'order_volume':
+            if not tried:
+                rate = rate_in_order(SCALE_4_STEPS, Decimal(subtotal))
+                taken = _ZERO
+                if rate:
+                    taken = take_off(nets, percent_of_order(rate, nets, lines_4, QUANTUM, round_money))
+                    nets_lowered = True
+                    total -= taken
             if taken > 0:
                 out.discounts.append(('order_volume', taken))
             out.applied.append('order_volume')
         elif chosen == 'SKIDKA30':
+            if not tried:
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_4, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
+                nets_lowered = True
+                total -= step_taken
+                taken += step_taken
             if taken > 0:
                 out.discounts.append(('SKIDKA30', taken))
             out.applied.append('SKIDKA30')

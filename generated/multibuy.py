@@ -1811,6 +1811,21 @@ def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[i
     return out
 
 
+def take_percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]) -> Decimal:
+    """take_off(nets, percent_of_lines(...)) in one pass over the lines it is on, with
+    no list of per-line amounts: the purchase path's most common discount."""
+    taken = ZERO
+    for i in indexes:
+        net = nets[i]
+        amount = rounder(net * fraction)
+        if amount > net:
+            amount = net
+        if amount > 0:
+            nets[i] = net - amount
+            taken += amount
+    return taken
+
+
 def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
     base = sum((nets[i] for i in indexes), ZERO)

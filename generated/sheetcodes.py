@@ -1811,6 +1811,21 @@ def percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[i
     return out
 
 
+def take_percent_of_lines(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], rounder: Callable[[Decimal], Decimal]) -> Decimal:
+    """take_off(nets, percent_of_lines(...)) in one pass over the lines it is on, with
+    no list of per-line amounts: the purchase path's most common discount."""
+    taken = ZERO
+    for i in indexes:
+        net = nets[i]
+        amount = rounder(net * fraction)
+        if amount > net:
+            amount = net
+        if amount > 0:
+            nets[i] = net - amount
+            taken += amount
+    return taken
+
+
 def percent_of_order(fraction: Decimal, nets: list[Decimal], indexes: Sequence[int], quantum: Decimal, rounder: Callable[[Decimal], Decimal]) -> list[Decimal]:
     """One rounding on the whole amount, then spread: a 100% discount leaves 0.00."""
     base = sum((nets[i] for i in indexes), ZERO)
@@ -4240,44 +4255,49 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     group_1_done = False  # best of SHEET0115, SHEET0131, SHEET0215
     if (applies_1 or applies_2 or applies_3) and not group_1_done:  # best of SHEET0115, SHEET0131, SHEET0215: it chooses now
         group_1_done = True
-        chosen, best = "", None
-        before_nets, before_total = list(nets), total
-        kept = (before_nets, before_total, _ZERO)  # the best trial's lines, total and discount
-        if applies_1:  # a trial, undone after
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            nets_lowered = True
-            total -= step_taken
-            taken += step_taken
-            if best is None or taken > best:
-                chosen, best, kept = 'SHEET0115', taken, (list(nets), total, taken)
-            nets[:] = before_nets
-            total = before_total
-        if applies_2:  # a trial, undone after
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            nets_lowered = True
-            total -= step_taken
-            taken += step_taken
-            if best is None or taken > best:
-                chosen, best, kept = 'SHEET0131', taken, (list(nets), total, taken)
-            nets[:] = before_nets
-            total = before_total
-        if applies_3:  # a trial, undone after
-            taken = _ZERO
-            per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
-            step_taken = take_off(nets, per_line)
-            nets_lowered = True
-            total -= step_taken
-            taken += step_taken
-            if best is None or taken > best:
-                chosen, best, kept = 'SHEET0215', taken, (list(nets), total, taken)
-            nets[:] = before_nets
-            total = before_total
-        kept_nets, total, taken = kept  # the chosen one's trial is its discount
-        nets[:] = kept_nets
+        # Tried only when several apply: one alone is chosen as it is, with nothing to undo.
+        tried = ((1 if applies_1 else 0) + (1 if applies_2 else 0) + (1 if applies_3 else 0)) > 1
+        if tried:
+            chosen, best = "", None
+            before_nets, before_total = list(nets), total
+            kept = (before_nets, before_total, _ZERO)  # the best trial's lines, total and discount
+            if applies_1:  # a trial, undone after
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
+                nets_lowered = True
+                total -= step_taken
+                taken += step_taken
+                if best is None or taken > best:
+                    chosen, best, kept = 'SHEET0115', taken, (list(nets), total, taken)
+                nets[:] = before_nets
+                total = before_total
+            if applies_2:  # a trial, undone after
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
+                nets_lowered = True
+                total -= step_taken
+                taken += step_taken
+                if best is None or taken > best:
+                    chosen, best, kept = 'SHEET0131', taken, (list(nets), total, taken)
+                nets[:] = before_nets
+                total = before_total
+            if applies_3:  # a trial, undone after
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
+                nets_lowered = True
+                total -= step_taken
+                taken += step_taken
+                if best is None or taken > best:
+                    chosen, best, kept = 'SHEET0215', taken, (list(nets), total, taken)
+                nets[:] = before_nets
+                total = before_total
+            kept_nets, total, taken = kept  # the chosen one's trial is its discount
+            nets[:] = kept_nets
+        else:
+            chosen = 'SHEET0115' if applies_1 else 'SHEET0131' if applies_2 else 'SHEET0215' if applies_3 else ""
         if applies_1 and chosen != 'SHEET0115':
             engine.refuse(out, 'SHEET0115', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0115', verb="not applied")
         if applies_2 and chosen != 'SHEET0131':
@@ -4285,6 +4305,13 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         if applies_3 and chosen != 'SHEET0215':
             engine.refuse(out, 'SHEET0215', chosen + ' gives more (best of SHEET0115, SHEET0131, SHEET0215)', 'code SHEET0215', verb="not applied")
         if chosen == 'SHEET0115':
+            if not tried:
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
+                nets_lowered = True
+                total -= step_taken
+                taken += step_taken
             if taken > 0:
                 out.discounts.append(('SHEET0115', taken))
             out.applied.append('SHEET0115')
@@ -4292,6 +4319,13 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             state.code_uses['SHEET0115'] = state.code_uses.get('SHEET0115', 0) + 1
             out.notes.append('code SHEET0115 applied')
         elif chosen == 'SHEET0131':
+            if not tried:
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
+                nets_lowered = True
+                total -= step_taken
+                taken += step_taken
             if taken > 0:
                 out.discounts.append(('SHEET0131', taken))
             out.applied.append('SHEET0131')
@@ -4299,6 +4333,13 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
             state.code_uses['SHEET0131'] = state.code_uses.get('SHEET0131', 0) + 1
             out.notes.append('code SHEET0131 applied')
         elif chosen == 'SHEET0215':
+            if not tried:
+                taken = _ZERO
+                per_line = percent_of_order(D_0_3, nets, lines_1, QUANTUM, round_money)
+                step_taken = take_off(nets, per_line)
+                nets_lowered = True
+                total -= step_taken
+                taken += step_taken
             if taken > 0:
                 out.discounts.append(('SHEET0215', taken))
             out.applied.append('SHEET0215')

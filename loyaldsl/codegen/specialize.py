@@ -51,6 +51,7 @@ class Effect:
     indexes: str = ""  # the local listing the lines the effect is on; "" for a deferred one on every line
     deferred: bool = False  # taken from the total only; its spread over the lines waits (PurchaseRecord.work_out)
     every: bool = False  # on every line of the basket
+    takes: str | None = None  # an expression that takes the discount off `nets` itself and gives the amount (no per-line list)
 
 
 @attrs.frozen
@@ -439,7 +440,10 @@ class _Planner:
             order_fraction = None
             if effect.target == "order" and effect.percent is not None and cap is None:
                 order_fraction = self.backend.decimal(effect.percent)
-            effects.append(Effect(self.shape(effect, indexes), cap, order_fraction, indexes, every=index_list.every))
+            takes = None
+            if effect.target == "items" and effect.percent is not None and cap is None:
+                takes = f"take_percent_of_lines({self.backend.decimal(effect.percent)}, nets, {indexes}, round_money)"
+            effects.append(Effect(self.shape(effect, indexes), cap, order_fraction, indexes, every=index_list.every, takes=takes))
         matched = " or ".join(matches) if matches and not gifts else None  # an offer that only discounts needs something to discount
         if matched is not None:
             tests.append(f"({matched})")
