@@ -2543,9 +2543,9 @@ class Engine:
                 self.group_of[member] = (kind, members)
         self.offer_codes = {s.name.casefold(): s for s in spec.sources if isinstance(s, OfferSpec) and s.kind == "code"}
         self.tier_names = tuple(t.name for t in spec.tiers.tiers) if spec.tiers else ()
-        # (rank, threshold, inclusive) of the tiers that have a threshold: `qualified`
-        # runs on every purchase of a program with tiers.
-        self.tier_thresholds = tuple((index, tier.threshold, tier.inclusive) for index, tier in enumerate(spec.tiers.tiers) if tier.threshold is not None) if spec.tiers else ()
+        # (rank, threshold, inclusive) of the tiers that have a threshold, the last
+        # listed first: `qualified` runs on every purchase of a program with tiers.
+        self.tier_thresholds = tuple(reversed([(index, tier.threshold, tier.inclusive) for index, tier in enumerate(spec.tiers.tiers) if tier.threshold is not None])) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
         self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
         # A day longer than the longest the refund window can be, so pruning never
@@ -2910,11 +2910,10 @@ class Engine:
         """The highest-listed tier whose threshold `value` meets (-1: none). Listed
         order, not the highest threshold: a program may list them out of order (a
         warning, not an error)."""
-        rank = -1
-        for index, threshold, inclusive in self.tier_thresholds:
+        for index, threshold, inclusive in self.tier_thresholds:  # the last listed first
             if value >= threshold if inclusive else value > threshold:
-                rank = index
-        return rank
+                return index
+        return -1
 
     def tier_total(self, customer: CustomerState, at: _dt.datetime) -> Decimal:
         """What the tier metric counts at `at`: the entries pruned to the window, and
