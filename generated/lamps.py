@@ -844,12 +844,8 @@ def _ledger_in_burn_order(lots: list[Lot]) -> list[Lot]:
         if earned.tzinfo is not zone or earned.fold or (ends is not None and (ends.tzinfo is not zone or ends.fold)):
             return sorted(lots, key=_ledger_burn_key)
         keyed.append((ends is None, earned if ends is None else ends, earned, lot.seq, lot))
-    keyed.sort(key=_ledger_without_lot)
+    keyed.sort()  # no key function to call per lot: seq is unique, so the lot itself is never compared
     return [item[4] for item in keyed]
-
-
-def _ledger_without_lot(item: tuple[bool, datetime, datetime, int, Lot]) -> tuple[bool, datetime, datetime, int]:
-    return item[:4]  # seq is unique, so the lot itself is never compared
 
 
 def _ledger_round(value: Fraction, quantum: Decimal, rounding: str) -> Decimal:
@@ -1072,30 +1068,45 @@ class Ledger:
         points = _ledger_points(amount, "points to spend")
         if points < 0:
             raise ValueError(f"points to spend must not be negative, got {points}")
+        spendable, have = self.spendable(as_of)
+        if points > have:
+            raise InsufficientPoints(points, have)
+        return self.burn_from(spendable, points, as_of, source)
+
+    def spendable(self, as_of: datetime) -> tuple[list[Lot], Decimal]:
+        """The lots that can be spent at `as_of` (expiry applied first), in the ledger's
+        order, and what they hold less any debt: `available(as_of)`, with the lots that
+        make it, for a caller that then spends some of it (burn_from) without looking
+        at every lot again."""
         self.expire(as_of)
         zone = as_of.tzinfo if not as_of.fold else None
         spendable = [  # none expired: just expired; _ledger_is_available written out, as in `available`
             lot for lot in self.lots
             if (lot.available_at <= as_of if lot.available_at.tzinfo is zone and not lot.available_at.fold else _ledger_not_after(lot.available_at, as_of))
         ]
-        have = sum([lot.remaining for lot in spendable], _LEDGER_ZERO) - self.debt
-        if points > have:
-            raise InsufficientPoints(points, have)
+        return spendable, sum([lot.remaining for lot in spendable], _LEDGER_ZERO) - self.debt
+
+    def burn_from(self, spendable: list[Lot], points: Decimal, as_of: datetime, source: str) -> Decimal:
+        """`burn` of points no more than `spendable(as_of)` holds, from its lots, with
+        nothing changed in between (its checks done by the caller)."""
         if points == 0:
             return points
         record = self._ledger_record(source, as_of)
         left = points
+        emptied = False
         for lot in _ledger_in_burn_order(spendable):
             take = min(left, lot.remaining)
             if take <= 0:
                 continue
             lot.remaining -= take
+            emptied = emptied or not lot.remaining
             record.burns.append(LedgerDraw(lot, take))
             left -= take
             if left == 0:
                 break
         record.burned += points
-        self._ledger_prune()
+        if emptied:
+            self._ledger_prune()
         return points
 
     def reverse(
@@ -3459,7 +3470,7 @@ class Engine:
                     continue
             assert wallet.worth is not None and wallet.redeem_cap is not None
             ledger = self.ledger(customer, wallet.name)
-            available = ledger.available(at)
+            spendable, available = ledger.spendable(at)  # ledger.available(at), with its lots
             # "up to 50%" never pays more than half: the cap is rounded down.
             cap_money = min((base(wallet, redeemed) * wallet.redeem_cap).quantize(self.money_step, rounding=ROUND_FLOOR), total - redeemed)
             cap_points = (cap_money / wallet.worth).quantize(self.point_quanta[wallet.name], rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
@@ -3470,7 +3481,7 @@ class Engine:
                 out.notes.append(f"redeem: asked for {requested} {wallet.name}, used {points} ({why})")
             if points <= 0:
                 continue
-            ledger.burn(points, at, purchase.id)
+            ledger.burn_from(spendable, points, at, purchase.id)
             value = self.round(points * wallet.worth)
             redeemed += value
             out.redeemed.append((wallet.name, points, value))

@@ -1035,7 +1035,7 @@ class Engine:
                     continue
             assert wallet.worth is not None and wallet.redeem_cap is not None
             ledger = self.ledger(customer, wallet.name)
-            available = ledger.available(at)
+            spendable, available = ledger.spendable(at)  # ledger.available(at), with its lots
             # "up to 50%" never pays more than half: the cap is rounded down.
             cap_money = min((base(wallet, redeemed) * wallet.redeem_cap).quantize(self.money_step, rounding=ROUND_FLOOR), total - redeemed)
             cap_points = (cap_money / wallet.worth).quantize(self.point_quanta[wallet.name], rounding=ROUND_DOWN) if cap_money > 0 else _ZERO
@@ -1046,7 +1046,7 @@ class Engine:
                 out.notes.append(f"redeem: asked for {requested} {wallet.name}, used {points} ({why})")
             if points <= 0:
                 continue
-            ledger.burn(points, at, purchase.id)
+            ledger.burn_from(spendable, points, at, purchase.id)
             value = self.round(points * wallet.worth)
             redeemed += value
             out.redeemed.append((wallet.name, points, value))
