@@ -4395,10 +4395,17 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal
-    lines_1 = [i for i, line in enumerate(lines) if line.category in {'beans', 'capsules'}]
-    lines_2 = [i for i, line in enumerate(lines) if line.category == 'machines']
-    lines_3 = [i for i, line in enumerate(lines) if line.product == 'gift-mug']
     lines_4 = range(len(lines))
+    lines_1: list[int] = []
+    lines_2: list[int] = []
+    lines_3: list[int] = []
+    for i, line in enumerate(lines):  # the lines each item filter selects, all in one pass
+        if line.category in {'beans', 'capsules'}:
+            lines_1.append(i)
+        if line.category == 'machines':
+            lines_2.append(i)
+        if line.product == 'gift-mug':
+            lines_3.append(i)
     entered = engine.read_codes(event.codes, out) if event.codes else {}  # folded name -> as entered
 
     # What applies, decided on the basket as entered.

@@ -4252,8 +4252,13 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     subtotal = total = sum(nets, _ZERO)
     redeemed = _ZERO
     out.subtotal = subtotal
-    lines_1 = [i for i, line in enumerate(lines) if line.category == 'packs']
-    lines_2 = [i for i, line in enumerate(lines) if line.category == 'shampoo']
+    lines_1: list[int] = []
+    lines_2: list[int] = []
+    for i, line in enumerate(lines):  # the lines each item filter selects, all in one pass
+        if line.category == 'packs':
+            lines_1.append(i)
+        if line.category == 'shampoo':
+            lines_2.append(i)
     if event.codes:  # none is this program's: each is refused
         engine.read_codes(event.codes, out)
 

@@ -188,6 +188,7 @@ class IndexList:
     var: str
     expression: str  # the indexes of the lines an item filter selects
     every: bool  # the filter selects every line
+    test: str | None = None  # an expression over `line`: whether the filter selects it (None: every line)
 
 
 @attrs.frozen
@@ -404,11 +405,9 @@ class _Planner:
         known = self.indexes.get(items)
         if known is None:
             var = f"lines_{len(self.indexes) + 1}"
-            if items.kind == "all":
-                expression = "range(len(lines))"
-            else:
-                expression = f"[i for i, line in enumerate(lines) if {line_test(items)}]"
-            known = self.indexes[items] = IndexList(var, expression, items.kind == "all")
+            test = None if items.kind == "all" else line_test(items)
+            expression = "range(len(lines))" if test is None else f"[i for i, line in enumerate(lines) if {test}]"
+            known = self.indexes[items] = IndexList(var, expression, test is None, test)
         return known
 
     def offer(self, offer: OfferSpec, number: int) -> OfferStep:
