@@ -4409,9 +4409,9 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     entered = engine.read_codes(event.codes, out) if event.codes else {}  # folded name -> as entered
 
     # What applies, decided on the basket as entered.
-    applies_1 = (Decimal(customer.orders) >= D_1) and (any(nets[i] > 0 for i in lines_1))
-    applies_2 = (any(nets[i] > 0 for i in lines_2))
-    applies_3 = (any(nets[i] > 0 for i in lines_3))
+    applies_1 = (Decimal(customer.orders) >= D_1) and (bool(lines_1) and any(nets[i] > 0 for i in lines_1))
+    applies_2 = (bool(lines_2) and any(nets[i] > 0 for i in lines_2))
+    applies_3 = (bool(lines_3) and any(nets[i] > 0 for i in lines_3))
     applies_4 = True
     applies_5 = False
     if 'skidka30' in entered:  # Engine.offer_refusal, in its order

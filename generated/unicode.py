@@ -4303,7 +4303,7 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         engine.read_codes(event.codes, out)
 
     # What applies, decided on the basket as entered.
-    applies_1 = (Decimal(customer.orders) >= D_1) and (any(nets[i] > 0 for i in lines_1))
+    applies_1 = (Decimal(customer.orders) >= D_1) and (bool(lines_1) and any(nets[i] > 0 for i in lines_1))
 
     # Discounts, in program order.
     # A tuple, as the record keeps it: `() + (name,)` is the constant itself, no new object.

@@ -434,7 +434,7 @@ class _Planner:
                 shape = f"multi_buy({effect.buy}, {effect.get}, {self.backend.decimal(effect.percent)}, {effect.repeating}, nets, quantities, {indexes}, round_money)"
                 effects.append(Effect(shape, None, None, indexes))
                 continue
-            matches.append("bool(nets) and max(nets) > 0" if index_list.every else f"any(nets[i] > 0 for i in {indexes})")
+            matches.append("bool(nets) and max(nets) > 0" if index_list.every else f"bool({indexes}) and any(nets[i] > 0 for i in {indexes})")  # most lists are empty: no generator for them
             cap = self.expression(effect.cap) if effect.cap is not None else None
             order_fraction = None
             if effect.target == "order" and effect.percent is not None and cap is None:
