@@ -2782,11 +2782,14 @@ class Engine:
         purchases = customer.purchases
         if last is not None and last < horizon:  # every record is past the refund window
             purchases.clear()
+        kept = None  # the oldest record kept, if any
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            if purchase_time(purchases[oldest]) >= horizon:
+            kept = purchases[oldest]
+            if (kept[0] if isinstance(kept, tuple) else kept.at) >= horizon:  # purchase_time, in place
                 break
             del purchases[oldest]
+            kept = None
         seen = customer.seen
         since = at - _SEEN
         if seen and last is not None and last < since:  # every id is older than a month
@@ -2797,7 +2800,7 @@ class Engine:
                 break
             del seen[oldest]
         # A record is dropped once `at` is past its time + keep_records; an id, past + _SEEN.
-        record_due = purchase_time(purchases[next(iter(purchases))]) + self.keep_records if purchases else at + self.keep_records
+        record_due = (kept[0] if isinstance(kept, tuple) else kept.at) + self.keep_records if kept is not None else at + self.keep_records
         seen_due = seen[next(iter(seen))] + _SEEN if seen else at + _SEEN
         customer.forget_due = min(record_due, seen_due)
 
