@@ -23,7 +23,7 @@ compiled / hand-written ratio: one run of each on a shared machine moved by 10-3
 The compiled and hand-written engines run once more with half the purchases and the
 same customers, to show how memory grows with events.
 
-    make bench                                  # the full run (about 8 minutes)
+    make bench                                  # the full run (5 to 8 minutes)
     PYTHONPATH=. python bench/run.py --quick    # 20,000 purchases, 2,000 customers
     python bench/run.py --programs lensmaster --events 50000
     python bench/run.py --verify-all            # no timing: compare EVERY event

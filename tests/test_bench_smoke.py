@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -346,3 +347,23 @@ def test_the_bench_refuses_zero_rounds_before_printing_anything(capsys: pytest.C
     assert stop.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "--rounds must be at least 1" in captured.err
+
+
+def test_variants_time_edited_copies_of_a_module_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/variants.py runs the hand-written code and each module given, in turn, in
+    fresh processes, and reports each one's median against the hand-written code's."""
+    from bench.variants import ROOT, main
+
+    module = ROOT / "generated" / "thresholds.py"
+    edited = tmp_path / "no_record.py"
+    text = module.read_text(encoding="utf-8")
+    assert "    customer.purchases[event.id] = (" in text
+    edited.write_text(text.replace("    customer.purchases[event.id] = (", "    _dropped = (", 1), encoding="utf-8")
+    assert main(["thresholds", str(module), str(edited), "--rounds", "2", "--events", "120", "--customers", "12"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "thresholds: 120 purchases, 12 customers, 2 rounds"
+    assert [line.split()[0] for line in lines[1:]] == ["hand-written", str(module), str(edited)]
+    assert all("us/event" in line and "of hand-written" in line for line in lines[1:])
+    with pytest.raises(SystemExit):
+        main(["thresholds", str(tmp_path / "missing.py")])
+    assert "no such module" in capsys.readouterr().err
