@@ -138,16 +138,22 @@ def measure(program: str, kind: str, events: int, customers: int, seed: int, sam
     }
 
 
-def measure_in_subprocess(program: str, kind: str, events: int, customers: int, seed: int) -> dict[str, Any]:
-    """A fresh interpreter per engine, so each peak RSS is that engine's alone."""
+def run_worker(script: Path, arguments: list[str], what: str) -> dict[str, Any]:
+    """`script --worker ARGUMENTS` in a fresh interpreter with the project on its path,
+    and the JSON it prints; on failure its errors, then exit naming `what` failed."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", program, kind, str(events), str(customers), str(seed)]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(script), "--worker", *arguments], cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
-        raise SystemExit(f"bench: the {kind} run of {program} failed (exit {done.returncode})")
-    return json.loads(done.stdout)
+        raise SystemExit(f"{what} failed (exit {done.returncode})")
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
+
+
+def measure_in_subprocess(program: str, kind: str, events: int, customers: int, seed: int) -> dict[str, Any]:
+    """A fresh interpreter per engine, so each peak RSS is that engine's alone."""
+    return run_worker(Path(__file__).resolve(), [program, kind, str(events), str(customers), str(seed)], f"bench: the {kind} run of {program}")
 
 
 # ------------------------------------------------------------------ comparing results

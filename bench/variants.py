@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
-from bench.run import DEFAULT_CUSTOMERS, DEFAULT_EVENTS, measure  # noqa: E402
+from bench.run import DEFAULT_CUSTOMERS, DEFAULT_EVENTS, measure, run_worker  # noqa: E402
 from bench.stream import PROGRAMS  # noqa: E402
 
 HANDWRITTEN = "handwritten"
@@ -54,14 +52,7 @@ def worker(program: str, module: str, events: int, customers: int, seed: int) ->
 
 def one_run(program: str, module: str, events: int, customers: int, seed: int) -> float:
     """Microseconds per event of one run, in a fresh process."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", program, module, str(events), str(customers), str(seed)]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"variants: the run of {module} failed (exit {done.returncode})")
-    figures = json.loads(done.stdout)
+    figures = run_worker(Path(__file__).resolve(), [program, module, str(events), str(customers), str(seed)], f"variants: the run of {module}")
     return float(figures["seconds"]) / int(figures["events"]) * 1e6
 
 
