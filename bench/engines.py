@@ -68,11 +68,12 @@ def load(program: str, kind: str) -> Runner:
     raise ValueError(f"unknown engine {kind!r}: use one of {', '.join(KINDS)}")
 
 
-def import_generated(program: str) -> Any:
-    """generated/<program>.py, imported by path (generated/ is not a package). Not
+def import_generated(program: str, path: Path | None = None) -> Any:
+    """generated/<program>.py (or another module at `path`, standing in for it: see
+    bench/variants.py), imported by path (generated/ is not a package). Not
     loyaldsl.codegen.loader's twin on purpose: that would import the compiler, lark and
     jinja2 into the process whose memory the bench measures."""
-    path = ROOT / "generated" / f"{program}.py"
+    path = path or ROOT / "generated" / f"{program}.py"
     name = f"bench_generated_{program}"
     if name in sys.modules:
         return sys.modules[name]

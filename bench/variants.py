@@ -18,7 +18,6 @@ hand-written median and every round.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
+from bench.engines import import_generated  # noqa: E402
 from bench.run import DEFAULT_CUSTOMERS, DEFAULT_EVENTS, measure, run_worker  # noqa: E402
 from bench.stream import PROGRAMS  # noqa: E402
 
@@ -40,12 +40,7 @@ def worker(program: str, module: str, events: int, customers: int, seed: int) ->
     kind = HANDWRITTEN
     if module != HANDWRITTEN:
         kind = "compiled"
-        name = f"bench_generated_{program}"
-        spec = importlib.util.spec_from_file_location(name, module)
-        assert spec is not None and spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded  # dataclasses need their module registered
-        spec.loader.exec_module(loaded)
+        import_generated(program, Path(module))  # what `load` then finds for the program
     run = measure(program, kind, events, customers, seed, samples=False)
     print(json.dumps({"seconds": run["seconds"], "events": run["events"]}))
 

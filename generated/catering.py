@@ -497,14 +497,11 @@ def _periods_fewest_days(months: int) -> int:
     known = _PERIODS_FEWEST_DAYS.get(months)
     if known is not None:
         return known
-    fewest = None
-    for year in range(2000, 2400):
-        for month in range(1, 13):
-            end_year, end_month0 = divmod(month - 1 + months, 12)
-            days = (date(year + end_year, end_month0 + 1, 1) - date(year, month, 1)).days
-            fewest = days if fewest is None or days < fewest else fewest
-    assert fewest is not None
-    _PERIODS_FEWEST_DAYS[months] = fewest
+    fewest = _PERIODS_FEWEST_DAYS[months] = min(
+        (date(year + (month - 1 + months) // 12, (month - 1 + months) % 12 + 1, 1) - date(year, month, 1)).days
+        for year in range(2000, 2400)
+        for month in range(1, 13)
+    )
     return fewest
 
 
@@ -2115,13 +2112,10 @@ class CardState:
 
     def add_stamps(self, at: _dt.datetime, given: int, source: str) -> int:
         """A new entry of `given` stamps; the stamps on the card after it."""
-        entries = self.entries
-        counted = self.counted_entries is entries and self.counted_length == len(entries)
-        entries.append((at, given, source))
-        if not counted:
-            return self.stamps
+        before = self.stamps  # counts the entries now if the kept count is not theirs
+        self.entries.append((at, given, source))
         self.counted_length += 1
-        self.counted_stamps += given
+        self.counted_stamps = before + given
         return self.counted_stamps
 
 
@@ -2496,7 +2490,7 @@ _INSTANT = _dt.timedelta(microseconds=1)  # the last instant before a boundary i
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
-_REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
+REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}  # months in a review period (also the purchase path's)
 _MIDNIGHT = _dt.time(0)
 
 
@@ -2782,14 +2776,14 @@ class Engine:
         purchases = customer.purchases
         if last is not None and last < horizon:  # every record is past the refund window
             purchases.clear()
-        kept = None  # the oldest record kept, if any
+        kept_at = None  # when the oldest record kept was made, if one is
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            kept = purchases[oldest]
-            if (kept[0] if isinstance(kept, tuple) else kept.at) >= horizon:  # purchase_time, in place
+            made = purchase_time(purchases[oldest])
+            if made >= horizon:
+                kept_at = made
                 break
             del purchases[oldest]
-            kept = None
         seen = customer.seen
         since = at - _SEEN
         if seen and last is not None and last < since:  # every id is older than a month
@@ -2800,7 +2794,7 @@ class Engine:
                 break
             del seen[oldest]
         # A record is dropped once `at` is past its time + keep_records; an id, past + _SEEN.
-        record_due = (kept[0] if isinstance(kept, tuple) else kept.at) + self.keep_records if kept is not None else at + self.keep_records
+        record_due = (kept_at if kept_at is not None else at) + self.keep_records
         seen_due = seen[next(iter(seen))] + _SEEN if seen else at + _SEEN
         customer.forget_due = min(record_due, seen_due)
 
@@ -2992,7 +2986,7 @@ class Engine:
         reviewed = customer.reviewed_at
         if tiers.review is None or reviewed is None or customer.tier < 0:
             return
-        step = _REVIEW_MONTHS[tiers.review]
+        step = REVIEW_MONTHS[tiers.review]
         if reviewed.tzinfo is self.zone and at.year == reviewed.year and (at.month - 1) // step == (reviewed.month - 1) // step:
             return  # still the review period of the last review (or first tier): none is due
         year, month = self.next_review_month(reviewed, step)

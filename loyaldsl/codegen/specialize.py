@@ -39,7 +39,7 @@ import attrs
 
 from loyaldsl.codegen.expressions import FunctionRef, LocalsBackend, SourceBackend, UnsupportedExpression
 from loyaldsl.runtime.currency import minor_unit
-from loyaldsl.runtime.engine import NOT_PURCHASE_EARNS
+from loyaldsl.runtime.engine import NOT_PURCHASE_EARNS, REVIEW_MONTHS
 from loyaldsl.runtime.spec import ItemFilterSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec
 
 
@@ -321,7 +321,7 @@ class _Planner:
         tiers = self.spec.tiers
         if tiers is None:
             return None
-        review_months = {"yearly": 12, "quarterly": 3, "monthly": 1}[tiers.review] if tiers.review is not None else None
+        review_months = REVIEW_MONTHS[tiers.review] if tiers.review is not None else None
         return TierPlan(tiers.metric, tiers.upgrade == "immediately" and tiers.metric != "points", tiers.wallet, review_months, tiers.demote_monthly)
 
     def wallet(self, wallet: WalletSpec, index: int) -> WalletPlan:

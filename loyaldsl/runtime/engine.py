@@ -46,7 +46,7 @@ from .periods import (
 )
 from .pricing import Basket, units_made_free
 from .spec import DurationSpec, EffectSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec, WindowSpec
-from .state import CardState, CustomerState, Dated, Holding, LinePricing, PurchaseRecord, State, WindowSum, purchase_record
+from .state import CardState, CustomerState, Dated, Holding, LinePricing, PurchaseRecord, State, WindowSum, purchase_record, purchase_time
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -61,7 +61,7 @@ _INSTANT = _dt.timedelta(microseconds=1)  # the last instant before a boundary i
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
 _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
-_REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}
+REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}  # months in a review period (also the purchase path's)
 _MIDNIGHT = _dt.time(0)
 
 
@@ -347,14 +347,14 @@ class Engine:
         purchases = customer.purchases
         if last is not None and last < horizon:  # every record is past the refund window
             purchases.clear()
-        kept = None  # the oldest record kept, if any
+        kept_at = None  # when the oldest record kept was made, if one is
         while purchases:  # oldest first: drop from the front until one is kept
             oldest = next(iter(purchases))
-            kept = purchases[oldest]
-            if (kept[0] if isinstance(kept, tuple) else kept.at) >= horizon:  # purchase_time, in place
+            made = purchase_time(purchases[oldest])
+            if made >= horizon:
+                kept_at = made
                 break
             del purchases[oldest]
-            kept = None
         seen = customer.seen
         since = at - _SEEN
         if seen and last is not None and last < since:  # every id is older than a month
@@ -365,7 +365,7 @@ class Engine:
                 break
             del seen[oldest]
         # A record is dropped once `at` is past its time + keep_records; an id, past + _SEEN.
-        record_due = (kept[0] if isinstance(kept, tuple) else kept.at) + self.keep_records if kept is not None else at + self.keep_records
+        record_due = (kept_at if kept_at is not None else at) + self.keep_records
         seen_due = seen[next(iter(seen))] + _SEEN if seen else at + _SEEN
         customer.forget_due = min(record_due, seen_due)
 
@@ -557,7 +557,7 @@ class Engine:
         reviewed = customer.reviewed_at
         if tiers.review is None or reviewed is None or customer.tier < 0:
             return
-        step = _REVIEW_MONTHS[tiers.review]
+        step = REVIEW_MONTHS[tiers.review]
         if reviewed.tzinfo is self.zone and at.year == reviewed.year and (at.month - 1) // step == (reviewed.month - 1) // step:
             return  # still the review period of the last review (or first tier): none is due
         year, month = self.next_review_month(reviewed, step)

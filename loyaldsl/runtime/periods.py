@@ -238,14 +238,11 @@ def _periods_fewest_days(months: int) -> int:
     known = _PERIODS_FEWEST_DAYS.get(months)
     if known is not None:
         return known
-    fewest = None
-    for year in range(2000, 2400):
-        for month in range(1, 13):
-            end_year, end_month0 = divmod(month - 1 + months, 12)
-            days = (date(year + end_year, end_month0 + 1, 1) - date(year, month, 1)).days
-            fewest = days if fewest is None or days < fewest else fewest
-    assert fewest is not None
-    _PERIODS_FEWEST_DAYS[months] = fewest
+    fewest = _PERIODS_FEWEST_DAYS[months] = min(
+        (date(year + (month - 1 + months) // 12, (month - 1 + months) % 12 + 1, 1) - date(year, month, 1)).days
+        for year in range(2000, 2400)
+        for month in range(1, 13)
+    )
     return fewest
 
 

@@ -54,13 +54,10 @@ class CardState:
 
     def add_stamps(self, at: _dt.datetime, given: int, source: str) -> int:
         """A new entry of `given` stamps; the stamps on the card after it."""
-        entries = self.entries
-        counted = self.counted_entries is entries and self.counted_length == len(entries)
-        entries.append((at, given, source))
-        if not counted:
-            return self.stamps
+        before = self.stamps  # counts the entries now if the kept count is not theirs
+        self.entries.append((at, given, source))
         self.counted_length += 1
-        self.counted_stamps += given
+        self.counted_stamps = before + given
         return self.counted_stamps
 
 
