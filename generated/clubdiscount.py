@@ -2484,7 +2484,7 @@ _ALL = Fraction(1)  # the share of a purchase a whole return takes back (made on
 # refund records live for the refund window (a year unless the program states one) and
 # at least a month, event ids for a month (an older replay is caught anyway: it comes
 # out of time order). A purchase's id is its record's key, not kept twice.
-_SEEN = _dt.timedelta(days=31)
+IDS_KEPT = _dt.timedelta(days=31)  # (also the purchase path's)
 _MONTH = _dt.timedelta(days=31)
 _INSTANT = _dt.timedelta(microseconds=1)  # the last instant before a boundary is boundary - _INSTANT
 DEFAULT_REFUND_WINDOW = DurationSpec(365, "days")
@@ -2492,6 +2492,18 @@ _UNIT_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
 NOT_PURCHASE_EARNS = frozenset({"signup", "birthday", "action", "monthly"})  # earned by other events (codegen reads it too)
 REVIEW_MONTHS = {"yearly": 12, "quarterly": 3, "monthly": 1}  # months in a review period (also the purchase path's)
 _MIDNIGHT = _dt.time(0)
+
+
+def _refund_reach(refund_window: DurationSpec) -> _dt.timedelta:
+    """A day longer than the longest the refund window can be, so pruning never drops a
+    record a refund could still reach."""
+    return _dt.timedelta(days=refund_window.amount * _UNIT_DAYS[refund_window.unit] + 1)
+
+
+def records_kept(refund_window: DurationSpec) -> _dt.timedelta:
+    """How long a purchase's record is kept. It is also the proof that its event was
+    processed (its id is not kept a second time in `seen`), so at least as long as an id."""
+    return max(_refund_reach(refund_window), IDS_KEPT)
 
 
 def _entry_time(entry: Dated) -> _dt.datetime:
@@ -2553,18 +2565,13 @@ class Engine:
         self.tier_thresholds = tuple(reversed([(index, tier.threshold, tier.inclusive) for index, tier in enumerate(spec.tiers.tiers) if tier.threshold is not None])) if spec.tiers else ()
         self.redeemable = [w for w in spec.wallets if w.redeemable]
         self.refund_window = spec.refund_window or DEFAULT_REFUND_WINDOW
-        # A day longer than the longest the refund window can be, so pruning never
-        # drops a record a refund could still reach.
-        refund_reach = _dt.timedelta(days=self.refund_window.amount * _UNIT_DAYS[self.refund_window.unit] + 1)
+        refund_reach = _refund_reach(self.refund_window)
         self.keep_ledger_records = refund_reach + _MONTH  # a month more, for monthly credits
         # How far back an entry of each window is surely inside it (prune_entries).
         windows = [spec.tiers.window] if spec.tiers is not None else []
         windows += [source.window for source in spec.sources if isinstance(source, ScaleSpec) and source.window is not None]
         self.inside_spans = {(window.kind, window.amount): surely_inside(window.kind, window.amount) for window in windows}
-        # A purchase's record is also the proof that its event was processed (its id is
-        # not kept a second time in `seen`): so it is kept at least as long as an id.
-        self.keep_records = max(refund_reach, _SEEN)
-        self.keep_longest, self.keep_shortest = self.keep_records, _SEEN  # of records and ids (forget)
+        self.keep_records = records_kept(self.refund_window)
         self.round = money_rounder(spec.currency, spec.rounding)
         self.expiring_cards = [s for s in spec.sources if isinstance(s, StampCardSpec) and s.expiry is not None]
         self.monthly = [(w, e) for w in spec.wallets for e in w.earns if e.kind == "monthly" and w.worth is not None]
@@ -2753,50 +2760,52 @@ class Engine:
 
         Refund records and event ids are made at the time of the event being processed,
         never earlier, so `customer.forget_due` (when the oldest of them, or the next one
-        made, is first old enough to drop) lets most events skip looking at them."""
-        if self.spec.wallets and customer.wallets:  # without points, the customer's dict is not read
+        made, is first old enough to drop) lets most events skip looking at them. This
+        runs on most purchases of a customer who buys every few weeks, so it makes no
+        time it does not compare with: ids only when the customer has some."""
+        if self.spec.wallets and customer.wallets:  # without points, the customer's (cold) dict is not read
+            # ledger records may be dated earlier: looked at every time
             ledger_horizon = at - self.keep_ledger_records
-            for ledger in customer.wallets.values():  # ledger records may be dated earlier: looked at every time
+            for ledger in customer.wallets.values():
                 if ledger.sources and next(iter(ledger.sources.values())).at < ledger_horizon:
                     ledger.forget_before(ledger_horizon)
         due = customer.forget_due
         if due is not None and at <= due:
             return
-        last = customer.last_event_at  # every record and id is dated at or before it
-        if last is not None and last < at - self.keep_longest:
-            # All of it is past both windows (most often: a customer back after weeks):
-            # dropped at once, without reading each entry's time. Only this event's id,
-            # and record, will be kept, from `at`.
-            customer.purchases.clear()
-            if customer.seen:  # else it may be the shared empty one
-                customer.seen.clear()
-            customer.forget_due = at + self.keep_shortest
-            return
-        horizon = at - self.keep_records
+        keep = self.keep_records
+        horizon = at - keep
         purchases = customer.purchases
-        if last is not None and last < horizon:  # every record is past the refund window
+        last = customer.last_event_at  # every record and id is dated at or before it
+        kept_at = at  # when the oldest record kept was made; else the next one is made at `at` or later
+        if last is not None and last < horizon:  # every record is past the refund window (a customer back after weeks)
             purchases.clear()
-        kept_at = None  # when the oldest record kept was made, if one is
-        while purchases:  # oldest first: drop from the front until one is kept
-            oldest = next(iter(purchases))
-            made = purchase_time(purchases[oldest])
-            if made >= horizon:
-                kept_at = made
-                break
-            del purchases[oldest]
+        else:
+            while purchases:  # oldest first: drop from the front until one is kept
+                oldest = next(iter(purchases))
+                made = purchase_time(purchases[oldest])
+                if made >= horizon:
+                    kept_at = made
+                    break
+                del purchases[oldest]
+        # A record is dropped once `at` is past its time + keep_records; an id, past + IDS_KEPT.
+        due = kept_at + keep
         seen = customer.seen
-        since = at - _SEEN
-        if seen and last is not None and last < since:  # every id is older than a month
-            seen.clear()
-        while seen:
-            oldest = next(iter(seen))
-            if seen[oldest] >= since:
-                break
-            del seen[oldest]
-        # A record is dropped once `at` is past its time + keep_records; an id, past + _SEEN.
-        record_due = (kept_at if kept_at is not None else at) + self.keep_records
-        seen_due = seen[next(iter(seen))] + _SEEN if seen else at + _SEEN
-        customer.forget_due = min(record_due, seen_due)
+        if seen:  # else it may be the shared empty one
+            since = at - IDS_KEPT
+            if last is not None and last < since:  # every id is older than a month
+                seen.clear()
+            while seen:
+                oldest = next(iter(seen))
+                if seen[oldest] >= since:
+                    break
+                del seen[oldest]
+        if seen:
+            seen_due = seen[next(iter(seen))] + IDS_KEPT
+            if seen_due < due:
+                due = seen_due
+        elif keep > IDS_KEPT:  # an id made next, at `at` or later, may be due before the oldest record
+            due = min(due, at + IDS_KEPT)
+        customer.forget_due = due
 
     def expire_wallets(self, customer: CustomerState, at: _dt.datetime, out: Outcome) -> None:
         for wallet in self.spec.wallets:
@@ -4182,7 +4191,29 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
     # each called only when its own first test says it has something to do.
     due = customer.forget_due  # Engine.forget's own first test
     if due is None or at > due:
-        engine.forget(customer, at)
+        if customer.seen:  # ids of other events to drop too: the engine's own forget
+            engine.forget(customer, at)
+        else:
+            # Engine.forget for a customer with refund records only, written out: on most
+            # purchases of a customer who buys every few weeks, the call cost more than
+            # dropping the one record that is due.
+            keep = engine.keep_records
+            horizon = at - keep
+            purchases = customer.purchases
+            kept_at = at  # when the oldest record kept was made; else the next one is made at `at` or later
+            last = customer.last_event_at  # every record is dated at or before it
+            if last is not None and last < horizon:  # every record is past the refund window
+                purchases.clear()
+            else:
+                while purchases:  # oldest first: drop from the front until one is kept
+                    oldest = next(iter(purchases))
+                    record = purchases[oldest]
+                    made = record[0] if isinstance(record, tuple) else record.at  # state.purchase_time, in place
+                    if made >= horizon:
+                        kept_at = made
+                        break
+                    del purchases[oldest]
+            customer.forget_due = kept_at + keep
 
     # The basket: each line's net, rounded once, then lowered by each discount.
     lines = event.lines

@@ -39,7 +39,7 @@ import attrs
 
 from loyaldsl.codegen.expressions import FunctionRef, LocalsBackend, SourceBackend, UnsupportedExpression
 from loyaldsl.runtime.currency import minor_unit
-from loyaldsl.runtime.engine import NOT_PURCHASE_EARNS, REVIEW_MONTHS
+from loyaldsl.runtime.engine import DEFAULT_REFUND_WINDOW, IDS_KEPT, NOT_PURCHASE_EARNS, REVIEW_MONTHS, records_kept
 from loyaldsl.runtime.spec import ItemFilterSpec, OfferSpec, ProgramSpec, ScaleSpec, StampCardSpec, WalletSpec
 
 
@@ -213,6 +213,9 @@ class PurchasePlan:
     # Index lists only a card's free item reads (var -> expression): made by the card's
     # own test once a free item waits, not on every purchase.
     made_by_cards: dict[str, str] = attrs.field(factory=dict)
+    # Refund records are kept longer than event ids (a refund window over a month): an
+    # id made next may be due to be dropped before the oldest record (Engine.forget).
+    records_outlive_ids: bool = False
 
     @property
     def exclusions(self) -> tuple[OfferStep, ...]:
@@ -315,6 +318,7 @@ class _Planner:
             choose_at=choice_points(steps, groups),
             codes=tuple(step for step in steps if isinstance(step, OfferStep) and step.code is not None),
             present=tuple(sorted({(ex.present, f"applies_{self.numbers[ex.other]}") for step in steps if isinstance(step, OfferStep) for ex in step.exclusions})),
+            records_outlive_ids=records_kept(spec.refund_window or DEFAULT_REFUND_WINDOW) > IDS_KEPT,
         )
 
     def tiers(self) -> TierPlan | None:

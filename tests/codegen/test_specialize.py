@@ -500,6 +500,43 @@ def test_forgetting_does_not_read_the_points_of_a_program_without_any():
     program.engine.forget(customer, dt.datetime(2026, 3, 10, 12, tzinfo=MSK))
 
 
+@pytest.mark.parametrize("window", ["14 days", "60 days"])
+def test_the_path_forgets_records_and_ids_when_the_engine_does(window: str, monkeypatch):
+    """Without points, the path drops a customer's due refund records itself (Engine.forget
+    written out) and leaves ids of other events to the engine. With a refund window over
+    a month, records outlive ids: the drop time it sets must be no later than that of an
+    id made next, so the refused return's id r1 below goes on 3 April (31 days), not on
+    1 May with p1's record. A later time would leave r1 in the final state."""
+    checked, program, module = compile_source(HEAD + f"  refunds within {window}\n\nrule big\n  when order.subtotal > 1000 RUB\n  discount 5% on order\n")
+    monkeypatch.setattr(program.engine, "purchase", lambda *args: pytest.fail("the purchase should take the path"))
+
+    def noon(month: int, day: int) -> dt.datetime:
+        return dt.datetime(2026, month, day, 12, tzinfo=MSK)
+
+    def buy(event_id: str, when: dt.datetime):
+        return module.Purchase(event_id, "ann", when, (module.PurchaseLine("bun", "food", 3, Decimal("500")),))
+
+    events = [
+        buy("p1", noon(3, 1)),  # a new customer: nothing to drop, the next look is due by 1 April
+        module.Refund("r1", "ann", noon(3, 2), "px"),  # refused; its id is kept a month
+        buy("p2", noon(4, 3)),  # r1 goes; p1 stays for a 60-day window, goes for 14 days
+        buy("p3", noon(4, 20)),
+        buy("p4", noon(5, 30)),  # p1 goes for 60 days; p2 and p3 too for 14
+        buy("p5", noon(9, 1)),  # back after months: every record goes at once
+    ]
+    same_run(interpreter(checked), program, events)
+    state = program.new_state()
+    kept = []
+    for event in events:
+        program.process(state, event)
+        kept.append((sorted(state.customers["ann"].purchases), sorted(state.customers["ann"].seen)))
+    long_window = window == "60 days"  # records kept 61 days, else a month (31 days)
+    assert kept[1] == (["p1"], ["r1"])
+    assert kept[2] == ((["p1", "p2"] if long_window else ["p2"]), [])
+    assert kept[4] == ((["p2", "p3", "p4"] if long_window else ["p4"]), [])
+    assert kept[5] == (["p5"], [])
+
+
 def test_a_scale_over_a_window_counts_earlier_purchases_on_the_path(monkeypatch):
     """lamps' brackets count the year's packs: 80 packs, then 50 more, put 30 of the
     50 past the 100th pack at 5% off (15 GBP); a return of the 80 takes them out of
