@@ -2506,6 +2506,12 @@ def records_kept(refund_window: DurationSpec) -> _dt.timedelta:
     return max(_refund_reach(refund_window), IDS_KEPT)
 
 
+def free_item_waits(card: str) -> str:
+    """The note of a full card whose reward is a free item (also the purchase path's,
+    made once per card)."""
+    return f"stamp card {card} full: a free item waits for the next purchase"
+
+
 def _entry_time(entry: Dated) -> _dt.datetime:
     return entry[0]
 
@@ -3633,7 +3639,7 @@ class Engine:
         reward with a free item) keeps a coupon it issues, for a return to withdraw."""
         if card_spec.reward_kind == "free-item":
             card.rewards += 1
-            out.notes.append(f"stamp card {card_spec.name} full: a free item waits for the next purchase")
+            out.notes.append(free_item_waits(card_spec.name))
         elif card_spec.reward_kind == "coupon" and card_spec.reward_coupon is not None:
             self.issue_coupon(customer, card_spec.reward_coupon, event_id, at, out, record)
         elif card_spec.reward_wallet is not None:

@@ -2506,6 +2506,12 @@ def records_kept(refund_window: DurationSpec) -> _dt.timedelta:
     return max(_refund_reach(refund_window), IDS_KEPT)
 
 
+def free_item_waits(card: str) -> str:
+    """The note of a full card whose reward is a free item (also the purchase path's,
+    made once per card)."""
+    return f"stamp card {card} full: a free item waits for the next purchase"
+
+
 def _entry_time(entry: Dated) -> _dt.datetime:
     return entry[0]
 
@@ -3633,7 +3639,7 @@ class Engine:
         reward with a free item) keeps a coupon it issues, for a return to withdraw."""
         if card_spec.reward_kind == "free-item":
             card.rewards += 1
-            out.notes.append(f"stamp card {card_spec.name} full: a free item waits for the next purchase")
+            out.notes.append(free_item_waits(card_spec.name))
         elif card_spec.reward_kind == "coupon" and card_spec.reward_coupon is not None:
             self.issue_coupon(customer, card_spec.reward_coupon, event_id, at, out, record)
         elif card_spec.reward_wallet is not None:
@@ -4157,6 +4163,7 @@ QUANTUM = Decimal('0.01')
 # program's rounding to the minor unit, and zero never negative.
 MONEY_MODE = _currency_mode(SPEC.rounding)
 MONEY_ZERO = _ZERO.quantize(QUANTUM)
+CARD_1_FULL = free_item_waits('lenses')  # Engine.reward's note
 
 
 def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | None:
@@ -4265,7 +4272,8 @@ def purchase_path(engine: Engine, state: State, event: Purchase) -> Outcome | No
         kept_stamps += (('lenses', given, tuple(stamped), None),)
         on_card = card.add_stamps(at, given, event.id)
         if on_card >= 10:  # full: its reward, and the card starts again
-            engine.reward(customer, engine.sources_by_name['lenses'], card, event.id, at, out, None)
+            card.rewards += 1  # Engine.reward of a free item (the only reward on the path), in place
+            out.notes.append(CARD_1_FULL)
             card.entries = []
             on_card = 0
         out.stamps.append(('lenses', given, on_card))
