@@ -120,7 +120,13 @@ def measure(program: str, kind: str, events: int, customers: int, seed: int, sam
         for event, keep in batch:
             outcome = process(event)
             if keep is not None:
+                # Reducing the outcome reads the state as this event left it, so it is
+                # done here, with the clocks stopped: it is the bench's work, and it
+                # costs each engine differently (0.2 to 2.5 us an event).
+                cpu_paused, wall_paused = cpu_clock(), wall_clock()
                 sampled.append((*keep, event.id, result(event, outcome)))
+                cpu_start += cpu_clock() - cpu_paused
+                wall_start += wall_clock() - wall_paused
         seconds += cpu_clock() - cpu_start
         wall += wall_clock() - wall_start
     peak = peak_rss_kb()
