@@ -506,7 +506,7 @@ def test_the_path_forgets_records_and_ids_when_the_engine_does(window: str, monk
     written out) and leaves ids of other events to the engine. With a refund window over
     a month, records outlive ids: the drop time it sets must be no later than that of an
     id made next, so the refused return's id r1 below goes on 3 April (31 days), not on
-    1 May with p1's record. A later time would leave r1 in the final state."""
+    1 May with p1's record. A later time would leave r1 among the ids after p2."""
     checked, program, module = compile_source(HEAD + f"  refunds within {window}\n\nrule big\n  when order.subtotal > 1000 RUB\n  discount 5% on order\n")
     monkeypatch.setattr(program.engine, "purchase", lambda *args: pytest.fail("the purchase should take the path"))
 
