@@ -1692,10 +1692,19 @@ class Basket:
 
     __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round", "_matching")
 
-    def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str, rounder: Callable[[Decimal], Decimal] | None = None) -> None:
+    def __init__(
+        self,
+        lines: tuple[PurchaseLine, ...],
+        currency: str,
+        rounding: str,
+        rounder: Callable[[Decimal], Decimal] | None = None,
+        quantum: Decimal | None = None,
+    ) -> None:
+        """`rounder` and `quantum`, the program's, are passed by an engine that made them
+        once; else they are worked out from the currency."""
         self.currency = currency
         self.rounding = rounding
-        self.quantum = Decimal(1).scaleb(-minor_unit(currency))
+        self.quantum = quantum if quantum is not None else Decimal(1).scaleb(-minor_unit(currency))
         self._round = rounder or money_rounder(currency, rounding)
         self.lines = []
         for line in lines:
@@ -3091,7 +3100,7 @@ class Engine:
 
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
-        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round)
+        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round, self.money_step)
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
@@ -3117,7 +3126,8 @@ class Engine:
         if self.monthly:
             key = month_key(at)
             customer.made("months")[key] = customer.months.get(key, _ZERO) + spend
-        points_before = self.ledger_earned(out, tiers.wallet if tiers else None)
+        # A points metric counts what this purchase earns: the points earned before it.
+        points_before = self.ledger_earned(out, tiers.wallet) if tiers is not None and tiers.metric == "points" else _ZERO
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
             at,

@@ -662,7 +662,7 @@ class Engine:
 
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
-        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round)
+        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round, self.money_step)
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)
@@ -688,7 +688,8 @@ class Engine:
         if self.monthly:
             key = month_key(at)
             customer.made("months")[key] = customer.months.get(key, _ZERO) + spend
-        points_before = self.ledger_earned(out, tiers.wallet if tiers else None)
+        # A points metric counts what this purchase earns: the points earned before it.
+        points_before = self.ledger_earned(out, tiers.wallet) if tiers is not None and tiers.metric == "points" else _ZERO
         self.earn_for_purchase(customer, purchase, basket, ctx, first_purchase, at, out)
         record = PurchaseRecord(
             at,

@@ -39,10 +39,19 @@ class Basket:
 
     __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round", "_matching")
 
-    def __init__(self, lines: tuple[PurchaseLine, ...], currency: str, rounding: str, rounder: Callable[[Decimal], Decimal] | None = None) -> None:
+    def __init__(
+        self,
+        lines: tuple[PurchaseLine, ...],
+        currency: str,
+        rounding: str,
+        rounder: Callable[[Decimal], Decimal] | None = None,
+        quantum: Decimal | None = None,
+    ) -> None:
+        """`rounder` and `quantum`, the program's, are passed by an engine that made them
+        once; else they are worked out from the currency."""
         self.currency = currency
         self.rounding = rounding
-        self.quantum = Decimal(1).scaleb(-minor_unit(currency))
+        self.quantum = quantum if quantum is not None else Decimal(1).scaleb(-minor_unit(currency))
         self._round = rounder or money_rounder(currency, rounding)
         self.lines = []
         for line in lines:
