@@ -1687,25 +1687,15 @@ class BasketLine:
 
 
 class Basket:
-    """Lines with running net amounts. `currency` and `rounding` come from the program.
-    The subtotal is fixed; the total is kept as discounts are taken, not re-summed."""
+    """Lines with running net amounts, priced with the program's rounding (`rounder`)
+    to its minor unit (`quantum`), both made once by the engine. The subtotal is fixed;
+    the total is kept as discounts are taken, not re-summed."""
 
-    __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round", "_matching")
+    __slots__ = ("lines", "quantum", "subtotal", "total", "_round", "_matching")
 
-    def __init__(
-        self,
-        lines: tuple[PurchaseLine, ...],
-        currency: str,
-        rounding: str,
-        rounder: Callable[[Decimal], Decimal] | None = None,
-        quantum: Decimal | None = None,
-    ) -> None:
-        """`rounder` and `quantum`, the program's, are passed by an engine that made them
-        once; else they are worked out from the currency."""
-        self.currency = currency
-        self.rounding = rounding
-        self.quantum = quantum if quantum is not None else Decimal(1).scaleb(-minor_unit(currency))
-        self._round = rounder or money_rounder(currency, rounding)
+    def __init__(self, lines: tuple[PurchaseLine, ...], rounder: Callable[[Decimal], Decimal], quantum: Decimal) -> None:
+        self.quantum = quantum
+        self._round = rounder
         self.lines = []
         for line in lines:
             gross = self._round(line.unit_price * line.quantity)
@@ -3100,7 +3090,7 @@ class Engine:
 
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
-        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round, self.money_step)
+        basket = Basket(purchase.lines, self.round, self.money_step)
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)

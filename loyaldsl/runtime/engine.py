@@ -662,7 +662,7 @@ class Engine:
 
     # ------------------------------------------------------------ purchases
     def purchase(self, state: State, customer: CustomerState, purchase: Purchase, at: _dt.datetime, out: Outcome) -> None:
-        basket = Basket(purchase.lines, self.spec.currency, self.spec.rounding, self.round, self.money_step)
+        basket = Basket(purchase.lines, self.round, self.money_step)
         ctx = Context(self.spec.periods, customer, at, basket)
         out.subtotal = basket.subtotal
         eligible = self.eligible(state, customer, purchase, ctx, out)

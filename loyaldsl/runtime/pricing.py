@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .bands import Band, marginal_unit_rates
-from .currency import minor_unit, money_rounder
 from .model import PurchaseLine
 from .spec import ItemFilterSpec
 
@@ -34,25 +33,15 @@ class BasketLine:
 
 
 class Basket:
-    """Lines with running net amounts. `currency` and `rounding` come from the program.
-    The subtotal is fixed; the total is kept as discounts are taken, not re-summed."""
+    """Lines with running net amounts, priced with the program's rounding (`rounder`)
+    to its minor unit (`quantum`), both made once by the engine. The subtotal is fixed;
+    the total is kept as discounts are taken, not re-summed."""
 
-    __slots__ = ("lines", "currency", "rounding", "quantum", "subtotal", "total", "_round", "_matching")
+    __slots__ = ("lines", "quantum", "subtotal", "total", "_round", "_matching")
 
-    def __init__(
-        self,
-        lines: tuple[PurchaseLine, ...],
-        currency: str,
-        rounding: str,
-        rounder: Callable[[Decimal], Decimal] | None = None,
-        quantum: Decimal | None = None,
-    ) -> None:
-        """`rounder` and `quantum`, the program's, are passed by an engine that made them
-        once; else they are worked out from the currency."""
-        self.currency = currency
-        self.rounding = rounding
-        self.quantum = quantum if quantum is not None else Decimal(1).scaleb(-minor_unit(currency))
-        self._round = rounder or money_rounder(currency, rounding)
+    def __init__(self, lines: tuple[PurchaseLine, ...], rounder: Callable[[Decimal], Decimal], quantum: Decimal) -> None:
+        self.quantum = quantum
+        self._round = rounder
         self.lines = []
         for line in lines:
             gross = self._round(line.unit_price * line.quantity)
